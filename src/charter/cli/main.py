@@ -1,0 +1,325 @@
+"""``charter``: run the server, administer identities, read the audit log.
+
+Administration commands open the installation named by the CHARTER_* variables
+directly (like ``createuser`` for PostgreSQL), so they work with the server
+stopped and need no keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import AwsError
+from ..instance import Instance
+
+app = typer.Typer(help="Charter: self-hosted ML governance that speaks the SageMaker API.", no_args_is_help=True)
+iam_app = typer.Typer(help="Users, roles, personas, access keys and policies.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log of every API call.", no_args_is_help=True)
+app.add_typer(iam_app, name="iam")
+app.add_typer(audit_app, name="audit")
+
+# Piped output (scripts, tests) gets wide tables rather than Rich's 80-column truncation.
+out = Console(width=None if sys.stdout.isatty() else 240)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 240)
+
+
+def _instance() -> Instance:
+    return Instance.from_env()
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def _print_json(document) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+
+
+# --- server -----------------------------------------------------------------
+
+
+@app.command()
+def server(
+    host: Optional[str] = typer.Option(None, help="Address to listen on (CHARTER_HOST, default 127.0.0.1)."),
+    port: Optional[int] = typer.Option(None, help="Port (CHARTER_PORT, default 8642)."),
+    demo: bool = typer.Option(False, help="Seed a small demo workspace on first start."),
+    log_level: str = typer.Option("warning", help="uvicorn's log level."),
+) -> None:
+    """Start the SageMaker-compatible API server."""
+    import uvicorn
+
+    from ..api.app import create_app
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    instance = Instance.from_env(**overrides)
+    settings = instance.settings
+    key = instance.bootstrap_admin()
+    endpoint = f"http://{settings.host}:{settings.port}"
+    if key is not None:
+        out.print("[bold green]Charter created its admin user.[/] Keep these keys; they are shown once:")
+        out.print(f"  aws_access_key_id     = {key.access_key_id}")
+        out.print(f"  aws_secret_access_key = {key.secret_access_key}")
+        if not settings.root_access_key_id:
+            out.print(f"  (also written to {settings.credentials_file}, profile [bold]charter[/])")
+    if demo:
+        from .demo import seed
+
+        created = seed(instance)
+        if created:
+            out.print(f"Demo workspace: created {', '.join(created)}.")
+    out.print(f"Charter {settings.database_url.split(':', 1)[0]} store at {settings.home}")
+    out.print(f"SageMaker API on [bold]{endpoint}[/]  (AWS_SHARED_CREDENTIALS_FILE={settings.credentials_file} AWS_PROFILE=charter)")
+    uvicorn.run(create_app(instance), host=settings.host, port=settings.port, log_level=log_level, access_log=False)
+
+
+# --- iam --------------------------------------------------------------------
+
+
+@iam_app.command("create-user")
+def create_user(
+    name: str,
+    persona: str = typer.Option(..., help="data-scientist, mlops-engineer, compute, labeler, auditor or admin."),
+    activity: list[str] = typer.Option([], "--activity", help="An extra Role Manager ML activity (repeatable)."),
+    bucket: list[str] = typer.Option([], "--bucket", help="A bucket (or bucket/prefix) the artifact-access activity may use."),
+) -> None:
+    """Create a user with a persona; prints its new access key as JSON."""
+    from ..services.iam_admin import create_user as make_user
+
+    instance = _instance()
+    try:
+        with instance.transaction() as conn:
+            _, key = make_user(
+                conn,
+                instance.keyring,
+                account=instance.settings.account_id,
+                name=name,
+                persona=persona,
+                activities=activity,
+                buckets=bucket,
+            )
+    except AwsError as exc:
+        _fail(exc.message)
+    _print_json({"UserName": name, "AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key})
+
+
+@iam_app.command("create-role")
+def create_role(
+    name: str,
+    persona: str = typer.Option("compute", help="The role's persona (compute for a job execution role)."),
+    activity: list[str] = typer.Option([], "--activity"),
+    bucket: list[str] = typer.Option([], "--bucket"),
+) -> None:
+    """Create a role (jobs run as a role); prints its ARN."""
+    from ..services.iam_admin import create_principal_with_persona
+
+    instance = _instance()
+    try:
+        with instance.transaction() as conn:
+            role = create_principal_with_persona(
+                conn, account=instance.settings.account_id, kind="role", name=name, persona=persona,
+                activities=activity, buckets=bucket,
+            )
+    except AwsError as exc:
+        _fail(exc.message)
+    _print_json({"RoleName": name, "Arn": role.arn})
+
+
+@iam_app.command("list-users")
+def list_users(roles: bool = typer.Option(False, "--roles", help="List roles instead of users.")) -> None:
+    """Users (or roles) with their persona, activities and keys."""
+    from ..iam import identities
+
+    instance = _instance()
+    kind = "role" if roles else "user"
+    table = Table(title="Roles" if roles else "Users")
+    for column in ("Name", "Persona", "Extra activities", "Access keys", "ARN"):
+        table.add_column(column)
+    with instance.transaction(write=False) as conn:
+        for principal in identities.list_principals(conn, instance.settings.account_id, kind):
+            keys = identities.list_access_keys(conn, principal)
+            table.add_row(
+                principal.name,
+                principal.persona or "-",
+                ", ".join(principal.activities) or "-",
+                ", ".join(k["AccessKeyId"] for k in keys) or "-",
+                principal.arn,
+            )
+    out.print(table)
+
+
+@iam_app.command("delete-user")
+def delete_user(name: str) -> None:
+    """Delete a user, its access keys and its persona policy."""
+    from ..iam import identities
+    from ..services.iam_admin import require_principal
+
+    instance = _instance()
+    try:
+        with instance.transaction() as conn:
+            identities.delete_principal(conn, require_principal(conn, instance.settings.account_id, "user", name))
+    except AwsError as exc:
+        _fail(exc.message)
+    out.print(f"Deleted user {name}.")
+
+
+@iam_app.command("create-access-key")
+def create_access_key(name: str) -> None:
+    """Give a user another access key; prints it as JSON."""
+    from ..iam import identities
+    from ..services.iam_admin import require_principal
+
+    instance = _instance()
+    try:
+        with instance.transaction() as conn:
+            user = require_principal(conn, instance.settings.account_id, "user", name)
+            key = identities.create_access_key(conn, instance.keyring, user)
+    except AwsError as exc:
+        _fail(exc.message)
+    _print_json({"UserName": name, "AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key})
+
+
+@iam_app.command("attach-policy")
+def attach_policy(
+    name: str,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="An IAM policy document (JSON)."),
+    policy_name: Optional[str] = typer.Option(None, help="Name of the managed policy (default: the file's stem)."),
+    role: bool = typer.Option(False, "--role", help="NAME is a role, not a user."),
+) -> None:
+    """Attach an IAM policy document from FILE to a user (or role)."""
+    from ..services.iam_admin import attach_policy_document, require_principal
+
+    instance = _instance()
+    try:
+        with instance.transaction() as conn:
+            principal = require_principal(conn, instance.settings.account_id, "role" if role else "user", name)
+            arn = attach_policy_document(conn, principal, policy_name or file.stem, file.read_text())
+    except AwsError as exc:
+        _fail(exc.message)
+    out.print(f"Attached {arn} to {name}.")
+
+
+@iam_app.command("explain")
+def explain(name: str, role: bool = typer.Option(False, "--role", help="NAME is a role, not a user.")) -> None:
+    """Print the effective policy of a user: every attached policy, merged."""
+    from ..iam import identities
+    from ..services.iam_admin import require_principal
+
+    instance = _instance()
+    try:
+        with instance.transaction(write=False) as conn:
+            principal = require_principal(conn, instance.settings.account_id, "role" if role else "user", name)
+            attached = identities.attached_policies(conn, principal.arn)
+    except AwsError as exc:
+        _fail(exc.message)
+    statements = []
+    for policy_arn, document in attached:
+        raw = document.get("Statement", [])
+        for statement in raw if isinstance(raw, list) else [raw]:
+            statements.append({**statement, "Sid": statement.get("Sid", ""), "_Policy": policy_arn})
+    _print_json(
+        {
+            "Principal": principal.arn,
+            "Persona": principal.persona,
+            "Activities": principal.activities,
+            "AttachedPolicies": [arn for arn, _ in attached],
+            "EffectivePolicy": {"Version": "2012-10-17", "Statement": statements},
+        }
+    )
+
+
+@iam_app.command("personas")
+def list_personas() -> None:
+    """The Role Manager personas and ML activities a user can be given."""
+    from ..iam import personas
+
+    table = Table(title="Personas")
+    table.add_column("Persona")
+    table.add_column("Activities")
+    for name, persona in personas.PERSONAS.items():
+        table.add_row(name, ", ".join(persona.activities))
+    out.print(table)
+    table = Table(title="ML activities")
+    table.add_column("Activity")
+    table.add_column("What it grants")
+    for name, activity in personas.ACTIVITIES.items():
+        table.add_row(name, activity.description)
+    out.print(table)
+
+
+# --- audit ------------------------------------------------------------------
+
+_RELATIVE = re.compile(r"^(\d+)\s*([smhd])$")
+
+
+def parse_since(text: str) -> float:
+    """An ISO 8601 time, epoch seconds, or a span back from now such as 15m, 2h, 7d."""
+    match = _RELATIVE.match(text.strip())
+    if match:
+        seconds = int(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
+        return dt.datetime.now(dt.timezone.utc).timestamp() - seconds
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not a time: give ISO 8601 (2026-11-25T10:00:00Z), epoch seconds or 15m/2h/7d.")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.timestamp()
+
+
+@audit_app.command("tail")
+def audit_tail(
+    user: Optional[str] = typer.Option(None, help="Only calls by this user."),
+    since: Optional[str] = typer.Option(None, help="Only calls since this time (ISO 8601, epoch, or 15m/2h/7d)."),
+    operation: Optional[str] = typer.Option(None, help="Only this operation."),
+    limit: int = typer.Option(50, help="At most this many (the newest)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line instead of a table."),
+) -> None:
+    """The newest API calls: who, what, on which resource, and the outcome."""
+    from ..store import audit
+
+    since_epoch = parse_since(since) if since else None
+    instance = _instance()
+    with instance.transaction(write=False) as conn:
+        events = audit.events(conn, user=user, since=since_epoch, operation=operation, limit=limit)
+    if as_json:
+        for event in events:
+            sys.stdout.write(json.dumps(event.__dict__) + "\n")
+        return
+    table = Table(title="Audit log")
+    for column in ("Time (UTC)", "User", "Operation", "Resource", "Outcome", "Error", "Source"):
+        table.add_column(column)
+    for event in events:
+        when = dt.datetime.fromtimestamp(event.time, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        style = {"Success": "green", "Denied": "bold red", "Failed": "yellow"}.get(event.outcome, "")
+        table.add_row(
+            when,
+            event.user_name or "-",
+            event.operation,
+            event.resource_arn or "-",
+            f"[{style}]{event.outcome}[/]",
+            event.error_code or "",
+            event.source_ip or "",
+        )
+    out.print(table)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

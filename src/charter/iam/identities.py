@@ -1,0 +1,181 @@
+"""Users, roles, access keys and the policies attached to them.
+
+IAM-style principals live in the database; a user's persona (Role Manager) is
+materialised as a managed policy ``charter-persona-<user>`` attached to it, so
+what a user may do is always "the policies attached", whatever made them.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, delete, insert, select
+
+from .. import arns
+from ..errors import ValidationException
+from ..store.schema import access_keys, policies, policy_attachments, principals
+from .keyring import Keyring
+
+_KEY_ALPHABET = string.ascii_uppercase + string.digits
+
+
+@dataclass(frozen=True)
+class Principal:
+    arn: str
+    kind: str
+    name: str
+    account: str
+    persona: str | None
+    activities: list[str]
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    access_key_id: str
+    secret_access_key: str
+    principal_arn: str
+
+
+def new_access_key_id() -> str:
+    # AWS user keys start with AKIA followed by 16 upper-case letters and digits.
+    return "AKIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(30)[:40]
+
+
+def _principal(row) -> Principal:
+    return Principal(
+        arn=row.arn,
+        kind=row.kind,
+        name=row.name,
+        account=row.account,
+        persona=row.persona,
+        activities=json.loads(row.activities or "[]"),
+    )
+
+
+def create_principal(
+    conn: Connection, *, account: str, kind: str, name: str, persona: str | None = None, activities: list[str] | None = None
+) -> Principal:
+    if kind not in ("user", "role"):
+        raise ValueError(kind)
+    if not name or len(name) > 64 or not all(ch.isalnum() or ch in "+=,.@_-" for ch in name):
+        raise ValidationException(
+            f"The {kind} name '{name}' is not valid: use 1-64 letters, digits or the characters +=,.@_-"
+        )
+    arn = arns.iam_arn(account, kind, name)
+    if get_principal(conn, arn):
+        raise ValidationException(f"A {kind} named {name} already exists.")
+    conn.execute(
+        insert(principals).values(
+            arn=arn,
+            kind=kind,
+            name=name,
+            account=account,
+            persona=persona,
+            activities=json.dumps(activities or []),
+            created_at=time.time(),
+        )
+    )
+    return Principal(arn, kind, name, account, persona, list(activities or []))
+
+
+def get_principal(conn: Connection, arn: str) -> Principal | None:
+    row = conn.execute(select(principals).where(principals.c.arn == arn)).first()
+    return _principal(row) if row else None
+
+
+def find_principal(conn: Connection, account: str, kind: str, name: str) -> Principal | None:
+    return get_principal(conn, arns.iam_arn(account, kind, name))
+
+
+def list_principals(conn: Connection, account: str, kind: str | None = None) -> list[Principal]:
+    query = select(principals).where(principals.c.account == account)
+    if kind:
+        query = query.where(principals.c.kind == kind)
+    return [_principal(row) for row in conn.execute(query.order_by(principals.c.kind, principals.c.name))]
+
+
+def delete_principal(conn: Connection, principal: Principal) -> None:
+    conn.execute(delete(access_keys).where(access_keys.c.principal_arn == principal.arn))
+    owned = [row.policy_arn for row in conn.execute(
+        select(policy_attachments.c.policy_arn).where(policy_attachments.c.principal_arn == principal.arn))]
+    conn.execute(delete(policy_attachments).where(policy_attachments.c.principal_arn == principal.arn))
+    # The persona policy belongs to the user alone; other managed policies stay.
+    persona_policy = persona_policy_arn(principal)
+    if persona_policy in owned:
+        conn.execute(delete(policies).where(policies.c.arn == persona_policy))
+    conn.execute(delete(principals).where(principals.c.arn == principal.arn))
+
+
+# --- access keys -----------------------------------------------------------
+
+
+def create_access_key(
+    conn: Connection, keyring: Keyring, principal: Principal, *, access_key_id: str | None = None, secret: str | None = None
+) -> AccessKey:
+    key = AccessKey(access_key_id or new_access_key_id(), secret or new_secret(), principal.arn)
+    conn.execute(
+        insert(access_keys).values(
+            access_key_id=key.access_key_id,
+            principal_arn=principal.arn,
+            secret_ciphertext=keyring.encrypt(key.secret_access_key),
+            status="Active",
+            created_at=time.time(),
+        )
+    )
+    return key
+
+
+def lookup_key(conn: Connection, keyring: Keyring, access_key_id: str) -> tuple[str, Principal] | None:
+    """The secret and owner of an active access key, or None."""
+    row = conn.execute(
+        select(access_keys.c.secret_ciphertext, principals)
+        .join(principals, principals.c.arn == access_keys.c.principal_arn)
+        .where(access_keys.c.access_key_id == access_key_id, access_keys.c.status == "Active")
+    ).first()
+    if row is None:
+        return None
+    return keyring.decrypt(row.secret_ciphertext), _principal(row)
+
+
+def list_access_keys(conn: Connection, principal: Principal) -> list[dict]:
+    rows = conn.execute(select(access_keys).where(access_keys.c.principal_arn == principal.arn))
+    return [{"AccessKeyId": r.access_key_id, "Status": r.status, "CreateDate": r.created_at} for r in rows]
+
+
+# --- policies --------------------------------------------------------------
+
+
+def persona_policy_arn(principal: Principal) -> str:
+    return arns.iam_arn(principal.account, "policy", f"charter-persona-{principal.kind}-{principal.name}")
+
+
+def put_policy(conn: Connection, *, arn: str, name: str, document: dict) -> None:
+    conn.execute(delete(policies).where(policies.c.arn == arn))
+    conn.execute(insert(policies).values(arn=arn, name=name, document=json.dumps(document), created_at=time.time()))
+
+
+def attach_policy(conn: Connection, principal: Principal, policy_arn: str) -> None:
+    conn.execute(
+        delete(policy_attachments).where(
+            policy_attachments.c.principal_arn == principal.arn, policy_attachments.c.policy_arn == policy_arn
+        )
+    )
+    conn.execute(insert(policy_attachments).values(principal_arn=principal.arn, policy_arn=policy_arn))
+
+
+def attached_policies(conn: Connection, principal_arn: str) -> list[tuple[str, dict]]:
+    rows = conn.execute(
+        select(policies.c.arn, policies.c.document)
+        .join(policy_attachments, policy_attachments.c.policy_arn == policies.c.arn)
+        .where(policy_attachments.c.principal_arn == principal_arn)
+        .order_by(policies.c.arn)
+    )
+    return [(arn, json.loads(document)) for arn, document in rows]

@@ -1,0 +1,45 @@
+"""The server key: encrypts stored secrets and signs pagination tokens.
+
+Kept in ``CHARTER_HOME/server.key`` (mode 0600), created on first start.  Access
+key secrets are stored only as Fernet ciphertext (AES-128-CBC + HMAC-SHA256)
+under this key, so a copy of the database alone reveals no secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+
+class Keyring:
+    def __init__(self, key: bytes):
+        self._fernet = Fernet(key)
+        # A separate key for MACs, derived so that one file holds everything.
+        self.mac_key = hashlib.sha256(b"charter-token-mac\0" + key).digest()
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> "Keyring":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return cls(path.read_bytes().strip())
+        key = Fernet.generate_key()
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key + b"\n")
+        return cls(key)
+
+    def encrypt(self, secret: str) -> str:
+        return self._fernet.encrypt(secret.encode()).decode()
+
+    def decrypt(self, ciphertext: str) -> str:
+        try:
+            return self._fernet.decrypt(ciphertext.encode()).decode()
+        except InvalidToken as exc:
+            raise RuntimeError(
+                "A stored secret cannot be decrypted with CHARTER_HOME/server.key: "
+                "the key file was replaced or belongs to another installation."
+            ) from exc

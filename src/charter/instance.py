@@ -1,0 +1,98 @@
+"""One Charter installation: settings, database, server key, bootstrap.
+
+The API server, the CLI and the tests all open an ``Instance``; it applies the
+migrations, makes sure the bootstrap admin exists and holds what every face
+needs (the engine, the keyring, the pagination-token codec).
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import Engine
+
+from .iam import identities
+from .iam.keyring import Keyring
+from .settings import Settings
+from .store import db
+from .store.resources import TokenCodec
+
+ADMIN_USER = "admin"
+
+
+@dataclass
+class Instance:
+    settings: Settings
+    engine: Engine = field(init=False)
+    keyring: Keyring = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        self.keyring = Keyring.load_or_create(self.settings.server_key_file)
+        self.engine = db.make_engine(self.settings.database_url)
+        db.migrate(self.engine)
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Instance":
+        return cls(Settings.from_env(**overrides))
+
+    @cached_property
+    def codec(self) -> TokenCodec:
+        return TokenCodec(self.keyring.mac_key)
+
+    def transaction(self, *, write: bool = True):
+        return db.transaction(self.engine, write=write)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def bootstrap_admin(self) -> identities.AccessKey | None:
+        """Make sure the admin user and its keys exist.
+
+        Keys come from CHARTER_ROOT_ACCESS_KEY_ID / CHARTER_ROOT_SECRET_ACCESS_KEY when
+        set; otherwise they are generated on first start and written to
+        CHARTER_HOME/credentials (profile ``charter``).  Returns the keys when they
+        were created now (so the caller prints them once), else None.
+        """
+        from .services.iam_admin import create_user  # services sit above iam; import late
+
+        settings = self.settings
+        with self.transaction() as conn:
+            admin = identities.find_principal(conn, settings.account_id, "user", ADMIN_USER)
+            wanted = settings.root_access_key_id
+            if admin is not None:
+                if wanted and identities.lookup_key(conn, self.keyring, wanted) is None:
+                    return identities.create_access_key(
+                        conn, self.keyring, admin, access_key_id=wanted, secret=settings.root_secret_access_key
+                    )
+                return None
+            _, key = create_user(
+                conn,
+                self.keyring,
+                account=settings.account_id,
+                name=ADMIN_USER,
+                persona="admin",
+                access_key_id=wanted,
+                secret=settings.root_secret_access_key if wanted else None,
+            )
+        if not wanted:
+            self.write_credentials(key)
+        return key
+
+    def write_credentials(self, key: identities.AccessKey) -> None:
+        path = self.settings.credentials_file
+        parser = configparser.ConfigParser()
+        if path.exists():
+            parser.read(path)
+        parser["charter"] = {
+            "aws_access_key_id": key.access_key_id,
+            "aws_secret_access_key": key.secret_access_key,
+            "region": self.settings.region,
+            "endpoint_url": f"http://{self.settings.host}:{self.settings.port}",
+        }
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            parser.write(handle)

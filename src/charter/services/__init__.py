@@ -1,0 +1,83 @@
+"""The domain, one module per resource family, pure of HTTP.
+
+Each service module registers its handlers by SageMaker operation name with
+``@operation``; the gateway finds them in ``HANDLERS``.  A handler receives the
+``Call`` (who, where, the open transaction) and the validated input, and
+returns the output document.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy import Connection
+
+from .. import arns
+from ..store.resources import TokenCodec
+
+
+@dataclass
+class Call:
+    """One API call as a service sees it."""
+
+    account: str
+    region: str
+    principal_arn: str
+    user_name: str
+    request_id: str
+    conn: Connection
+    codec: TokenCodec
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def arn(self, resource_type: str, resource_id: str) -> str:
+        return arns.sagemaker_arn(self.region, self.account, resource_type, resource_id)
+
+    @property
+    def user_profile(self) -> dict:
+        """SageMaker's UserContext document for CreatedBy / LastModifiedBy."""
+        return {"UserProfileName": self.user_name, "IamIdentity": {"Arn": self.principal_arn, "PrincipalId": self.user_name}}
+
+
+Handler = Callable[[Call, dict], dict]
+ResourceOf = Callable[[str, str, dict], str]  # (region, account, params) -> ARN authorized against
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    handler: Handler
+    resource: ResourceOf
+    writes: bool
+
+
+HANDLERS: dict[str, Operation] = {}
+
+
+def _any_resource(region: str, account: str, params: dict) -> str:
+    return "*"
+
+
+def operation(name: str, *, resource: ResourceOf | None = None, writes: bool = True):
+    """Register the decorated function as the handler of SageMaker operation ``name``.
+
+    ``resource`` names the ARN the call is authorized against (``*`` when omitted,
+    as IAM does for List and Search actions).
+    """
+
+    def register(func: Handler) -> Handler:
+        if name in HANDLERS:
+            raise RuntimeError(f"two handlers for {name}")
+        HANDLERS[name] = Operation(name, func, resource or _any_resource, writes)
+        return func
+
+    return register
+
+
+def load_all() -> dict[str, Operation]:
+    """Import every service module so that its handlers register."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return HANDLERS

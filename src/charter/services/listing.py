@@ -1,0 +1,62 @@
+"""The generic List* operation: filters, sort, pagination over the document store.
+
+Most SageMaker List operations share one input vocabulary (NameContains,
+CreationTimeAfter/Before, LastModifiedTimeAfter/Before, StatusEquals, SortBy,
+SortOrder, MaxResults, NextToken); ``list_operation`` registers a handler that
+maps it onto ``store.resources.list_page``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..store import resources as store
+from . import Call, operation
+
+_SORT_ALIASES = {"Name": "Name", "CreationTime": "CreationTime", "Status": "Status", "LastModifiedTime": "LastModifiedTime"}
+
+
+def _epoch(value):
+    return value.timestamp() if value is not None else None
+
+
+def list_operation(
+    name: str,
+    *,
+    resource_type: str,
+    result_key: str,
+    summary: Callable[[store.Resource], dict],
+    default_sort: str = "CreationTime",
+    default_order: str = "Descending",
+    default_max_results: int = 10,
+    parent_of: Callable[[Call, dict], str | None] | None = None,
+) -> None:
+    def handler(call: Call, params: dict) -> dict:
+        query = store.ListQuery(
+            account=call.account,
+            region=call.region,
+            resource_type=resource_type,
+            parent=parent_of(call, params) if parent_of else None,
+            name_contains=params.get("NameContains"),
+            created_after=_epoch(params.get("CreationTimeAfter")),
+            created_before=_epoch(params.get("CreationTimeBefore")),
+            modified_after=_epoch(params.get("LastModifiedTimeAfter")),
+            modified_before=_epoch(params.get("LastModifiedTimeBefore")),
+            status=params.get("StatusEquals"),
+            sort_by=_SORT_ALIASES.get(params.get("SortBy") or default_sort, default_sort),
+            ascending=(params.get("SortOrder") or default_order) == "Ascending",
+        )
+        rows, token = store.list_page(
+            call.conn,
+            query,
+            call.codec,
+            max_results=params.get("MaxResults") or default_max_results,
+            next_token=params.get("NextToken"),
+        )
+        out: dict = {result_key: [summary(row) for row in rows]}
+        if token:
+            out["NextToken"] = token
+        return out
+
+    handler.__name__ = name
+    operation(name, writes=False)(handler)

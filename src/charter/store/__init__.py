@@ -1,0 +1,1 @@
+"""The database (SQLAlchemy 2 + Alembic) and, later, the artifact store."""
