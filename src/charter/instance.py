@@ -90,8 +90,6 @@ class Instance:
         parser["charter"] = {
             "aws_access_key_id": key.access_key_id,
             "aws_secret_access_key": key.secret_access_key,
-            "region": self.settings.region,
-            "endpoint_url": f"http://{self.settings.host}:{self.settings.port}",
         }
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:

@@ -67,7 +67,7 @@ class Gateway:
     def __init__(self, instance: Instance):
         self.instance = instance
         self.model = shapes.service_model("sagemaker")
-        self.handlers = load_all()
+        self.handlers = dict(load_all())  # a copy: tests may register extra operations on one gateway
 
     # --- the request path ----------------------------------------------------
 
