@@ -8,7 +8,9 @@ an old database in place.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import threading
+import weakref
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
 
@@ -58,10 +60,28 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+# SQLite has one writer at a time. Writers of this process queue on a lock
+# rather than in SQLite's busy handler, whose growing sleeps (up to 100 ms a
+# try) give long, unfair tails under concurrency; other processes (the CLI)
+# still meet the busy timeout.
+_writer_locks: "weakref.WeakKeyDictionary[Engine, threading.Lock]" = weakref.WeakKeyDictionary()
+_locks_guard = threading.Lock()
+
+
+def _writer_lock(engine: Engine):
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    with _locks_guard:
+        lock = _writer_locks.get(engine)
+        if lock is None:
+            lock = _writer_locks[engine] = threading.Lock()
+    return lock
+
+
 @contextmanager
 def transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
     """One database transaction; committed on success, rolled back on error."""
-    with engine.connect() as conn:
+    with _writer_lock(engine) if write else nullcontext(), engine.connect() as conn:
         if write:
             conn = conn.execution_options(charter_write=True)
         with conn.begin():
