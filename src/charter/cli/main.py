@@ -11,12 +11,14 @@ import datetime as dt
 import json
 import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Connection
 
 from ..errors import AwsError
 from ..instance import Instance
@@ -34,6 +36,19 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 240)
 
 def _instance() -> Instance:
     return Instance.from_env()
+
+
+@contextmanager
+def _administering(*, write: bool = True) -> Iterator[tuple[Instance, Connection]]:
+    """A transaction on this installation; an AWS-shaped error becomes a clear CLI error."""
+    instance = _instance()
+    try:
+        with instance.transaction(write=write) as conn:
+            yield instance, conn
+    except AwsError as exc:
+        _fail(exc.message)
+    finally:
+        instance.close()
 
 
 def _fail(message: str) -> None:
@@ -95,20 +110,16 @@ def create_user(
     """Create a user with a persona; prints its new access key as JSON."""
     from ..services.iam_admin import create_user as make_user
 
-    instance = _instance()
-    try:
-        with instance.transaction() as conn:
-            _, key = make_user(
-                conn,
-                instance.keyring,
-                account=instance.settings.account_id,
-                name=name,
-                persona=persona,
-                activities=activity,
-                buckets=bucket,
-            )
-    except AwsError as exc:
-        _fail(exc.message)
+    with _administering() as (instance, conn):
+        _, key = make_user(
+            conn,
+            instance.keyring,
+            account=instance.settings.account_id,
+            name=name,
+            persona=persona,
+            activities=activity,
+            buckets=bucket,
+        )
     _print_json({"UserName": name, "AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key})
 
 
@@ -122,15 +133,11 @@ def create_role(
     """Create a role (jobs run as a role); prints its ARN."""
     from ..services.iam_admin import create_principal_with_persona
 
-    instance = _instance()
-    try:
-        with instance.transaction() as conn:
-            role = create_principal_with_persona(
-                conn, account=instance.settings.account_id, kind="role", name=name, persona=persona,
-                activities=activity, buckets=bucket,
-            )
-    except AwsError as exc:
-        _fail(exc.message)
+    with _administering() as (instance, conn):
+        role = create_principal_with_persona(
+            conn, account=instance.settings.account_id, kind="role", name=name, persona=persona,
+            activities=activity, buckets=bucket,
+        )
     _print_json({"RoleName": name, "Arn": role.arn})
 
 
@@ -139,12 +146,11 @@ def list_users(roles: bool = typer.Option(False, "--roles", help="List roles ins
     """Users (or roles) with their persona, activities and keys."""
     from ..iam import identities
 
-    instance = _instance()
     kind = "role" if roles else "user"
     table = Table(title="Roles" if roles else "Users")
     for column in ("Name", "Persona", "Extra activities", "Access keys", "ARN"):
         table.add_column(column)
-    with instance.transaction(write=False) as conn:
+    with _administering(write=False) as (instance, conn):
         for principal in identities.list_principals(conn, instance.settings.account_id, kind):
             keys = identities.list_access_keys(conn, principal)
             table.add_row(
@@ -163,12 +169,8 @@ def delete_user(name: str) -> None:
     from ..iam import identities
     from ..services.iam_admin import require_principal
 
-    instance = _instance()
-    try:
-        with instance.transaction() as conn:
-            identities.delete_principal(conn, require_principal(conn, instance.settings.account_id, "user", name))
-    except AwsError as exc:
-        _fail(exc.message)
+    with _administering() as (instance, conn):
+        identities.delete_principal(conn, require_principal(conn, instance.settings.account_id, "user", name))
     out.print(f"Deleted user {name}.")
 
 
@@ -178,13 +180,9 @@ def create_access_key(name: str) -> None:
     from ..iam import identities
     from ..services.iam_admin import require_principal
 
-    instance = _instance()
-    try:
-        with instance.transaction() as conn:
-            user = require_principal(conn, instance.settings.account_id, "user", name)
-            key = identities.create_access_key(conn, instance.keyring, user)
-    except AwsError as exc:
-        _fail(exc.message)
+    with _administering() as (instance, conn):
+        user = require_principal(conn, instance.settings.account_id, "user", name)
+        key = identities.create_access_key(conn, instance.keyring, user)
     _print_json({"UserName": name, "AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key})
 
 
@@ -198,13 +196,9 @@ def attach_policy(
     """Attach an IAM policy document from FILE to a user (or role)."""
     from ..services.iam_admin import attach_policy_document, require_principal
 
-    instance = _instance()
-    try:
-        with instance.transaction() as conn:
-            principal = require_principal(conn, instance.settings.account_id, "role" if role else "user", name)
-            arn = attach_policy_document(conn, principal, policy_name or file.stem, file.read_text())
-    except AwsError as exc:
-        _fail(exc.message)
+    with _administering() as (instance, conn):
+        principal = require_principal(conn, instance.settings.account_id, "role" if role else "user", name)
+        arn = attach_policy_document(conn, principal, policy_name or file.stem, file.read_text())
     out.print(f"Attached {arn} to {name}.")
 
 
@@ -214,13 +208,9 @@ def explain(name: str, role: bool = typer.Option(False, "--role", help="NAME is 
     from ..iam import identities
     from ..services.iam_admin import require_principal
 
-    instance = _instance()
-    try:
-        with instance.transaction(write=False) as conn:
-            principal = require_principal(conn, instance.settings.account_id, "role" if role else "user", name)
-            attached = identities.attached_policies(conn, principal.arn)
-    except AwsError as exc:
-        _fail(exc.message)
+    with _administering(write=False) as (instance, conn):
+        principal = require_principal(conn, instance.settings.account_id, "role" if role else "user", name)
+        attached = identities.attached_policies(conn, principal.arn)
     statements = []
     for policy_arn, document in attached:
         raw = document.get("Statement", [])
@@ -292,8 +282,7 @@ def audit_tail(
     from ..store import audit
 
     since_epoch = parse_since(since) if since else None
-    instance = _instance()
-    with instance.transaction(write=False) as conn:
+    with _administering(write=False) as (_, conn):
         events = audit.events(conn, user=user, since=since_epoch, operation=operation, limit=limit)
     if as_json:
         for event in events:
