@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .. import runtime
 from ..instance import Instance
 from .gateway import Gateway, WireRequest
 
@@ -34,7 +37,21 @@ def create_app(instance: Instance) -> Starlette:
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok", "service": "charter"})
 
-    app = Starlette(routes=[Route("/", control_plane, methods=["POST"]), Route("/health", health, methods=["GET"])])
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        workers = [factory(instance) for factory in runtime.load_all().values()]
+        for worker in workers:
+            worker.start()
+        try:
+            yield
+        finally:
+            for worker in reversed(workers):
+                worker.stop()
+
+    app = Starlette(
+        routes=[Route("/", control_plane, methods=["POST"]), Route("/health", health, methods=["GET"])],
+        lifespan=lifespan,
+    )
     app.state.instance = instance
     app.state.gateway = gateway
     return app

@@ -190,22 +190,48 @@ class Gateway:
 
     def _authorize(self, conn, principal, op: Operation, resource: str, params: dict, region: str, source_ip) -> None:
         policies = [doc for _, doc in identities.attached_policies(conn, principal.arn)]
-        context = self._context(conn, principal, resource, params, region, source_ip)
-        self._check(policies, principal, f"sagemaker:{op.name}", resource, context)
+        context, resource_policies = self._resource_facts(conn, resource)
+        context.update(self._context(principal, params, region, source_ip))
+        self._check(policies, principal, f"sagemaker:{op.name}", resource, context, resource_policies)
         for role_arn in _role_arns(params):
             self._check(
                 policies, principal, "iam:PassRole", role_arn, {**context, "iam:PassedToService": "sagemaker.amazonaws.com"}
             )
 
     @staticmethod
-    def _check(policies, principal, action: str, resource: str, context: dict) -> None:
+    def _check(policies, principal, action: str, resource: str, context: dict, resource_policies=()) -> None:
         request = policy.Request(action=action, resource=resource, principal=principal.arn, context=context)
-        decision = policy.evaluate(policies, request)
+        decision = policy.evaluate(policies, request, resource_policies)
         if decision is not policy.Decision.ALLOW:
             raise policy.access_denied(principal.arn, action, resource, decision)
 
     @staticmethod
-    def _context(conn, principal, resource: str, params: dict, region: str, source_ip) -> dict:
+    def _resource_facts(conn, resource: str) -> tuple[dict, list[dict]]:
+        """The stored resource's tags (as condition keys) and the resource policies that govern it.
+
+        A resource's own policy and its parent's count (a model package group's
+        policy governs the packages in it, as in SageMaker).
+        """
+        context: dict = {}
+        found: list[dict] = []
+        if resource == "*":
+            return context, found
+        stored = store.get(conn, resource) or store.get(conn, resource.lower())
+        if stored is None:
+            return context, found
+        for tag in store.get_tags(conn, stored.id):
+            context[f"aws:ResourceTag/{tag['Key']}"] = tag["Value"]
+            context[f"sagemaker:ResourceTag/{tag['Key']}"] = tag["Value"]
+        own = store.get_policy(conn, stored.id)
+        if own:
+            found.append(own)
+        parent = store.get(conn, stored.parent) if stored.parent else None
+        if parent is not None and (inherited := store.get_policy(conn, parent.id)):
+            found.append(inherited)
+        return context, found
+
+    @staticmethod
+    def _context(principal, params: dict, region: str, source_ip) -> dict:
         now = time.time()
         context: dict = {
             "aws:username": principal.name,
@@ -227,12 +253,6 @@ class Gateway:
             context["aws:TagKeys"] = [tag["Key"] for tag in request_tags]
         elif isinstance(params.get("TagKeys"), list):
             context["aws:TagKeys"] = list(params["TagKeys"])
-        if resource != "*":
-            stored = store.get(conn, resource) or store.get(conn, resource.lower())
-            if stored is not None:
-                for tag in store.get_tags(conn, stored.id):
-                    context[f"aws:ResourceTag/{tag['Key']}"] = tag["Value"]
-                    context[f"sagemaker:ResourceTag/{tag['Key']}"] = tag["Value"]
         return context
 
 

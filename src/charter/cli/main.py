@@ -8,6 +8,7 @@ stopped and need no keys.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import re
 import sys
@@ -28,6 +29,14 @@ iam_app = typer.Typer(help="Users, roles, personas, access keys and policies.", 
 audit_app = typer.Typer(help="The audit log of every API call.", no_args_is_help=True)
 app.add_typer(iam_app, name="iam")
 app.add_typer(audit_app, name="audit")
+
+# Command groups that live in their own modules (each defines ``app``).
+for _module, _name in (("registry", "registry"), ("cards", "cards"), ("events", "events")):
+    try:
+        app.add_typer(importlib.import_module(f"charter.cli.{_module}").app, name=_name)
+    except ModuleNotFoundError as _missing:
+        if _missing.name != f"charter.cli.{_module}":
+            raise
 
 # Piped output (scripts, tests) gets wide tables rather than Rich's 80-column truncation.
 out = Console(width=None if sys.stdout.isatty() else 240)

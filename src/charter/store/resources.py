@@ -20,7 +20,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, or_, select, upda
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import ValidationException
-from .schema import resources, tags
+from .schema import resource_policies, resources, tags
 
 
 @dataclass
@@ -128,6 +128,7 @@ def save(conn: Connection, resource: Resource, *, status: str | None = None) -> 
 
 def remove(conn: Connection, resource: Resource) -> None:
     conn.execute(delete(tags).where(tags.c.resource_id == resource.id))
+    conn.execute(delete(resource_policies).where(resource_policies.c.resource_id == resource.id))
     conn.execute(delete(resources).where(resources.c.id == resource.id))
 
 
@@ -288,3 +289,20 @@ def tags_by_resource(conn: Connection, resource_ids: Sequence[int]) -> dict[int,
         for rid, key, value in rows:
             out[rid].append({"Key": key, "Value": value})
     return out
+
+
+# --- resource-based policies --------------------------------------------------
+
+
+def get_policy(conn: Connection, resource_id: int) -> dict | None:
+    row = conn.execute(select(resource_policies.c.document).where(resource_policies.c.resource_id == resource_id)).first()
+    return json.loads(row[0]) if row else None
+
+
+def put_policy(conn: Connection, resource_id: int, document: dict) -> None:
+    conn.execute(delete(resource_policies).where(resource_policies.c.resource_id == resource_id))
+    conn.execute(insert(resource_policies).values(resource_id=resource_id, document=_dump(document)))
+
+
+def delete_policy(conn: Connection, resource_id: int) -> bool:
+    return conn.execute(delete(resource_policies).where(resource_policies.c.resource_id == resource_id)).rowcount > 0

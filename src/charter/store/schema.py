@@ -115,3 +115,58 @@ audit_events = Table(
     Index("ix_audit_time", "time"),
     Index("ix_audit_user_time", "user_name", "time"),
 )
+
+# --- registry, events (migration 0002) ---------------------------------------
+
+# Model package versions are numbered per group with no gap or duplicate: the
+# database refuses a second (parent, version) pair. Rows without a version
+# (unversioned resources) are not constrained, as NULLs never collide.
+Index("uq_resources_parent_version", resources.c.parent, resources.c.version, unique=True)
+
+# A resource-based policy (PutModelPackageGroupPolicy and the like), one per resource.
+resource_policies = Table(
+    "resource_policies",
+    metadata,
+    Column("resource_id", Integer, ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True),
+    Column("document", Text, nullable=False),
+)
+
+# Events (EventBridge-shaped) written in the same transaction as the change
+# that caused them; the outbox worker delivers them to subscribers.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("detail_type", String(256), nullable=False),
+    Column("source", String(128), nullable=False),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("time", Double, nullable=False),
+    Column("document", Text, nullable=False),  # the whole event, as delivered
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("detail_types", Text, nullable=False),  # JSON list; empty = every type
+    Column("secret_ciphertext", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+)
+
+# One row per (event, subscription): the durable outbox.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("subscription_id", String(64), ForeignKey("subscriptions.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),  # Pending | Delivered | Failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Double, nullable=False),
+    Column("last_error", Text),
+    Column("delivered_at", Double),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
