@@ -192,6 +192,8 @@ class Gateway:
         policies = [doc for _, doc in identities.attached_policies(conn, principal.arn)]
         context, resource_policies = self._resource_facts(conn, resource)
         context.update(self._context(principal, params, region, source_ip))
+        if op.conditions is not None:
+            context.update(op.conditions(params))
         self._check(policies, principal, f"sagemaker:{op.name}", resource, context, resource_policies)
         for role_arn in _role_arns(params):
             self._check(

@@ -43,6 +43,7 @@ class Call:
 
 Handler = Callable[[Call, dict], dict]
 ResourceOf = Callable[[str, str, dict], str]  # (region, account, params) -> ARN authorized against
+ConditionsOf = Callable[[dict], dict]  # params -> extra IAM condition keys of this request
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Operation:
     handler: Handler
     resource: ResourceOf
     writes: bool
+    conditions: ConditionsOf | None = None
 
 
 HANDLERS: dict[str, Operation] = {}
@@ -60,17 +62,20 @@ def _any_resource(region: str, account: str, params: dict) -> str:
     return "*"
 
 
-def operation(name: str, *, resource: ResourceOf | None = None, writes: bool = True):
+def operation(
+    name: str, *, resource: ResourceOf | None = None, writes: bool = True, conditions: ConditionsOf | None = None
+):
     """Register the decorated function as the handler of SageMaker operation ``name``.
 
     ``resource`` names the ARN the call is authorized against (``*`` when omitted,
-    as IAM does for List and Search actions).
+    as IAM does for List and Search actions); ``conditions`` adds the
+    operation's own IAM condition keys (e.g. ``sagemaker:ModelApprovalStatus``).
     """
 
     def register(func: Handler) -> Handler:
         if name in HANDLERS:
             raise RuntimeError(f"two handlers for {name}")
-        HANDLERS[name] = Operation(name, func, resource or _any_resource, writes)
+        HANDLERS[name] = Operation(name, func, resource or _any_resource, writes, conditions)
         return func
 
     return register
