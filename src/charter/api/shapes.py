@@ -17,15 +17,17 @@ as SageMaker does.  botocore's service model is the contract:
   produces the JSON document botocore parses (epoch-second timestamps, base64 blobs,
   unknown keys and ``None`` values dropped).
 
-Wording decisions (observed AWS behaviour, see ``specs/aws-protocol.md`` section 2):
+Wording decisions (AWS's Coral validator as seen in published responses; the basics are
+in ``specs/aws-protocol.md`` section 2):
 
 * member paths are lower camel case, list members ``tags.1.member.key`` (1-based),
   structure-valued map entries ``map.<key>.field``;
 * a list or map element that breaks its own constraints is reported once, at the
   container, listing every constraint of the element shape, the way Coral does::
 
-      Value '[a, b_c]' at 'subnets' failed to satisfy constraint: Member must satisfy
-      constraint: [Member must have length less than or equal to 32, Member must
+      Value '[sg-1, bad sg!]' at 'vpcConfig.securityGroupIds' failed to satisfy
+      constraint: Member must satisfy constraint: [Member must have length less than or
+      equal to 32, Member must have length greater than or equal to 0, Member must
       satisfy regular expression pattern: [-0-9a-zA-Z]+]
 
   (``Map keys must satisfy constraint: [...]`` / ``Map value must satisfy
@@ -45,7 +47,10 @@ stay ASCII (``re.ASCII``, as in Java), ``.`` excludes Java's line terminators,
 surrogate-pair escapes become code points, ``\\z``/``\\Z``/``\\Q..\\E``/``(?<name>..)``
 are rewritten.  A pattern that cannot be translated faithfully (unknown property,
 nested class, ``&&`` intersection, ...) is not checked at all rather than risk
-rejecting valid input (:func:`compile_pattern` returns ``None`` for it).
+rejecting valid input (:func:`compile_pattern` returns ``None`` for it).  The few model
+patterns whose literal translation backtracks exponentially (a short hostile value
+could pin a worker) are replaced by equivalent ones that do not backtrack
+(``_SAFE_EQUIVALENTS``).
 
 Everything per shape is compiled once into small validator/serializer objects, cached
 per (service model, shape name), so a request costs one walk over its body.
@@ -56,7 +61,6 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-import functools
 import logging
 import math
 import re
@@ -65,9 +69,9 @@ import threading
 import unicodedata
 import warnings
 import weakref
+from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from collections.abc import Mapping
 from typing import Any, Callable
 
 import botocore.model
@@ -87,6 +91,7 @@ log = logging.getLogger(__name__)
 
 #: Prepended to the model's pattern in "Member must satisfy regular expression
 #: pattern: ..." messages.  Empty: quote the model verbatim (what AWS answers today).
+#: Read when a shape's validator is compiled, so set it before the first request.
 PATTERN_MESSAGE_PREFIX = ""
 
 _UTC = timezone.utc
@@ -97,25 +102,29 @@ _INT64 = (-(2**63), 2**63 - 1)
 # --------------------------------------------------------------------------- model
 
 
-_session_lock = threading.Lock()
+_model_lock = threading.Lock()
 _session: botocore.session.Session | None = None
+_models: dict[str, botocore.model.ServiceModel] = {}
 
 
-@functools.lru_cache(maxsize=None)
 def service_model(name: str = "sagemaker") -> botocore.model.ServiceModel:
     """botocore's service model for ``name`` (loaded once, then cached)."""
+    model = _models.get(name)
+    if model is not None:
+        return model
     global _session
-    with _session_lock:
-        if _session is None:
-            _session = botocore.session.get_session()
-        session = _session
-    return session.get_service_model(name)
+    with _model_lock:
+        model = _models.get(name)
+        if model is None:
+            if _session is None:
+                _session = botocore.session.get_session()
+            model = _models[name] = _session.get_service_model(name)
+    return model
 
 
 # ------------------------------------------------------------------ Java regexes
 
 
-_JAVA_LINE_TERMINATORS = "\n\r\u0085\u2028\u2029"
 _DOT = "[^\\n\\r\\u0085\\u2028\\u2029]"
 _MAX_CP = sys.maxunicode
 
@@ -207,32 +216,25 @@ _HORIZONTAL = _chars(" \t\xa0\u1680\u180e\u202f\u205f\u3000") + [(0x2000, 0x200A
 _VERTICAL = _chars("\n\x0b\f\r\x85\u2028\u2029")
 
 
+_PROPERTY_ALIASES = {"IsLetter": "L", "IsDigit": "Nd", "IsPunctuation": "P", "IsControl": "Cc"}
+
+
 def _property_ranges(name: str) -> Ranges | None:
     """Code-point ranges of a Java ``\\p{name}`` class, or None when not supported."""
     if name in _POSIX:
         return _POSIX[name]
-    for prefix in ("Is", "gc=", "general_category=", "GeneralCategory="):
-        if name.startswith(prefix) and len(name) > len(prefix):
-            bare = name[len(prefix):]
-            if bare in _MAJOR or bare in _MINOR:
-                name = bare
-                break
-    aliases = {
-        "IsLetter": "L",
-        "IsDigit": "Nd",
-        "IsPunctuation": "P",
-        "IsControl": "Cc",
-    }
-    name = aliases.get(name, name)
-    if name in ("IsWhite_Space", "IsWhiteSpace", "IsWhite Space"):
+    if name in ("IsWhite_Space", "IsWhiteSpace"):
         return _WHITE_SPACE
-    table = None
+    name = _PROPERTY_ALIASES.get(name, name)
+    for prefix in ("Is", "gc=", "general_category=", "GeneralCategory="):
+        if name.startswith(prefix) and (name[len(prefix):] in _MAJOR or name[len(prefix):] in _MINOR):
+            name = name[len(prefix):]
+            break
     if name in _MAJOR:
         table = _category_table()
         return _merge([r for cat in _MAJOR[name] for r in table.get(cat, [])])
     if name in _MINOR:
-        table = _category_table()
-        return list(table.get(name, []))
+        return list(_category_table().get(name, []))
     return None
 
 
@@ -437,6 +439,27 @@ def _translate_java_regex(pattern: str) -> str:
     return "".join(out)
 
 
+# Model patterns whose literal translation backtracks catastrophically (a request of a
+# few dozen characters could pin a worker for minutes), mapped to an equivalent Python
+# regex that runs in linear time.  Each equivalence is argued here and checked against
+# the literal translation on generated inputs by the unit tests, which also probe every
+# model pattern for exponential behaviour (so a botocore upgrade cannot slip one in).
+_SAFE_EQUIVALENTS: dict[str, str] = {
+    # Java's "." is any char but \n \r \u0085 \u2028 \u2029, and [ \r\n\t] brings back
+    # \r and \n: the language is "no \u0085, \u2028 or \u2029".
+    ".*(?:[ \\r\\n\\t].*)*": "[^\\u0085\\u2028\\u2029]*",
+    ".*(?:[ \\r\\n\\t].*)*.*": "[^\\u0085\\u2028\\u2029]*",
+    # 3..1016 pieces of "A+/?": runs of A separated by single slashes (optionally one
+    # trailing slash), at least 3 A characters (so >= 3 pieces fit) and at most 1016 runs
+    # (so <= 1016 pieces suffice).
+    "https://([.\\-_a-zA-Z0-9]+/?){3,1016}": (
+        "https://(?=(?:/?[.\\-_a-zA-Z0-9]){3})"
+        "[.\\-_a-zA-Z0-9]+(?:/[.\\-_a-zA-Z0-9]+){0,1015}/?"
+    ),
+    # One repetition of "[-a-z0-9]*[a-z0-9]" already covers every string the 39 could.
+    "[a-z0-9]([-a-z0-9]*[a-z0-9]){0,39}?": "[a-z0-9](?:[-a-z0-9]*[a-z0-9])?",
+}
+
 _pattern_cache: dict[str, re.Pattern[str] | None] = {}
 _pattern_lock = threading.Lock()
 
@@ -453,7 +476,9 @@ def compile_pattern(pattern: str) -> re.Pattern[str] | None:
         pass
     compiled: re.Pattern[str] | None
     try:
-        translated = _translate_java_regex(pattern)
+        translated = _SAFE_EQUIVALENTS.get(pattern)
+        if translated is None:
+            translated = _translate_java_regex(pattern)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             compiled = re.compile(translated, re.ASCII)
