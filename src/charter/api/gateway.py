@@ -27,6 +27,7 @@ from ..errors import (
     UnknownOperationException,
 )
 from ..iam import identities, policy, sigv4
+from ..runtime import webhooks
 from ..instance import Instance
 from ..services import HANDLERS, Call, Operation, load_all
 from ..store import audit
@@ -149,6 +150,8 @@ class Gateway:
                 # A successful change and its audit record commit together.
                 audit.record(conn, event)
                 caller.audited = True
+        if op.writes:
+            webhooks.notify()  # events the change emitted go out now, not at the next poll
         return output
 
     @staticmethod
