@@ -272,12 +272,7 @@ def test_list_filters_sorting_and_pagination(sm, instance):
 
 def test_a_card_created_through_the_api_exports(sm, charter):
     name = unique("apicard")
-    try:
-        sm.create_model_card(ModelCardName=name, Content=json.dumps(content("Made with CreateModelCard.")), ModelCardStatus="Draft")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "UnsupportedOperation":
-            pytest.skip("CreateModelCard is not implemented by this server yet (services/model_cards.py)")
-        raise
+    sm.create_model_card(ModelCardName=name, Content=json.dumps(content("Made with CreateModelCard.")), ModelCardStatus="Draft")
     sm.update_model_card(ModelCardName=name, Content=json.dumps(content("Updated through the API.")))
     arn = sm.create_model_card_export_job(
         ModelCardName=name, ModelCardVersion=1, ModelCardExportJobName="first", OutputConfig={"S3OutputPath": "s3://governance/api"}
@@ -286,6 +281,14 @@ def test_a_card_created_through_the_api_exports(sm, charter):
     assert job["Status"] == "Completed", job.get("FailureReason")
     text = pdf_text((charter.home / "artifacts" / "governance" / "api" / name / "first.pdf").read_bytes())
     assert name in text and "Made with CreateModelCard." in text
+
+    # Deleting the card takes its export jobs with it: a new card of the same name starts clean.
+    sm.delete_model_card(ModelCardName=name)
+    sm.create_model_card(ModelCardName=name, Content=json.dumps(content("Second life.")), ModelCardStatus="Draft")
+    assert sm.list_model_card_export_jobs(ModelCardName=name)["ModelCardExportJobSummaries"] == []
+    sm.create_model_card_export_job(
+        ModelCardName=name, ModelCardExportJobName="first", OutputConfig={"S3OutputPath": "s3://governance/api"}
+    )
 
 
 # --- the CLI ------------------------------------------------------------------------

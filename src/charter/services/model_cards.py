@@ -510,15 +510,9 @@ def update_model_card(call: Call, params: dict) -> dict:
 
 @operation("DeleteModelCard", resource=card_arn)
 def delete_model_card(call: Call, params: dict) -> dict:
-    """DeleteModelCard: the card and every stored version of it."""
+    """DeleteModelCard: the card, every stored version of it and its export jobs."""
     card = get_card(call, params["ModelCardName"], for_update=True)
-    query = store.ListQuery(account=call.account, region=call.region, resource_type=VERSION_TYPE, parent=card.arn)
-    while True:
-        rows, _ = store.list_page(call.conn, query, call.codec, max_results=500)
-        if not rows:
-            break
-        for row in rows:
-            store.remove(call.conn, row)
+    store.remove_children(call.conn, card.arn)
     store.remove(call.conn, card)
     return {}
 

@@ -132,6 +132,14 @@ def remove(conn: Connection, resource: Resource) -> None:
     conn.execute(delete(resources).where(resources.c.id == resource.id))
 
 
+def remove_children(conn: Connection, parent_arn: str) -> int:
+    """Delete every resource whose parent is ``parent_arn`` (tags and policies go with them)."""
+    children = select(resources.c.id).where(resources.c.parent == parent_arn)
+    conn.execute(delete(tags).where(tags.c.resource_id.in_(children)))
+    conn.execute(delete(resource_policies).where(resource_policies.c.resource_id.in_(children)))
+    return conn.execute(delete(resources).where(resources.c.parent == parent_arn)).rowcount
+
+
 def count_children(conn: Connection, parent_arn: str) -> int:
     return conn.execute(select(func.count()).select_from(resources).where(resources.c.parent == parent_arn)).scalar_one()
 
