@@ -29,7 +29,7 @@ from ..errors import (
 from ..iam import identities, policy, sigv4
 from ..runtime import webhooks
 from ..instance import Instance
-from ..services import HANDLERS, Call, Operation, load_all
+from ..services import Call, Operation, load_all
 from ..store import audit
 from ..store import resources as store
 from . import shapes

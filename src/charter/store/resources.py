@@ -12,11 +12,13 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, cast, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import ValidationException
@@ -196,6 +198,8 @@ class ListQuery:
     status: str | None = None
     sort_by: str = "CreationTime"
     ascending: bool = False
+    document_equals: dict[str, str] = field(default_factory=dict)  # top-level document member -> string value
+    has_parent: bool | None = None  # True: only rows with a parent; False: only rows without one
     extra: dict[str, Any] = field(default_factory=dict)  # other filters, only fingerprinted
 
     def fingerprint(self) -> str:
@@ -227,6 +231,18 @@ class TokenCodec:
             return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         except ValueError as exc:  # pragma: no cover - a valid MAC over a bad body cannot happen
             raise ValidationException("The NextToken is invalid.") from exc
+
+
+_MEMBER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+
+
+def document_member(conn: Connection, member: str):
+    """A top-level member of the stored document as SQL text, on SQLite and PostgreSQL."""
+    if not _MEMBER_NAME.match(member):
+        raise ValueError(f"not a document member name: {member!r}")
+    if conn.dialect.name == "postgresql":
+        return func.jsonb_extract_path_text(cast(resources.c.document, JSONB), member)
+    return func.json_extract(resources.c.document, f"$.{member}")
 
 
 def list_page(
@@ -261,6 +277,10 @@ def list_page(
         conditions.append(c.modified_at < query.modified_before)
     if query.status is not None:
         conditions.append(c.status == query.status)
+    if query.has_parent is not None:
+        conditions.append(c.parent.is_not(None) if query.has_parent else c.parent.is_(None))
+    for member, value in query.document_equals.items():
+        conditions.append(document_member(conn, member) == value)
 
     fingerprint = query.fingerprint()
     if next_token:
