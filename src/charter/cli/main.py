@@ -14,15 +14,17 @@ import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Connection
-
 from ..errors import AwsError
-from ..instance import Instance
+
+if TYPE_CHECKING:  # the database stack is imported only by the commands that open it
+    from sqlalchemy import Connection
+
+    from ..instance import Instance
 
 app = typer.Typer(help="Charter: self-hosted ML governance that speaks the SageMaker API.", no_args_is_help=True)
 iam_app = typer.Typer(help="Users, roles, personas, access keys and policies.", no_args_is_help=True)
@@ -44,6 +46,8 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 240)
 
 
 def _instance() -> Instance:
+    from ..instance import Instance
+
     return Instance.from_env()
 
 
@@ -85,6 +89,8 @@ def server(
     from ..api.app import create_app
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    from ..instance import Instance
+
     instance = Instance.from_env(**overrides)
     settings = instance.settings
     key = instance.bootstrap_admin()
