@@ -22,39 +22,19 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .client import ApiCallError, ClientSetupError, call, sagemaker_client
+from .client import EndpointOption, ProfileOption, RegionOption, err
+from .client import connect as _client
+from .client import fail as _fail
+from .client import request as _call
 
 app = typer.Typer(help="Model cards: show them, export them to PDF.", no_args_is_help=True)
 
 # Piped output (scripts, tests) gets wide lines rather than Rich's 80-column wrapping.
 out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 240)
 
-EndpointOption = typer.Option(None, "--endpoint-url", help="The Charter server (default: AWS_ENDPOINT_URL_SAGEMAKER, else http://127.0.0.1:8642).")
-ProfileOption = typer.Option(None, "--profile", help="AWS profile (default: AWS_PROFILE, else 'charter' from $CHARTER_HOME/credentials).")
-RegionOption = typer.Option(None, "--region", help="Region (default: AWS_REGION, the profile's, CHARTER_REGION or us-east-1).")
+
 
 TONE_STYLES = {"good": "bold green", "caution": "bold yellow", "bad": "bold red", "neutral": "bold", "muted": "dim"}
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def _client(endpoint_url, profile, region):
-    try:
-        return sagemaker_client(endpoint_url, profile, region)
-    except ClientSetupError as exc:
-        _fail(str(exc))
-
-
-def _call(function, **kwargs):
-    """Call the API; an AWS error becomes its code and message on stderr and exit status 2."""
-    try:
-        return call(function, **kwargs)
-    except ApiCallError as exc:
-        _fail(str(exc))
 
 
 def _when(value: Any) -> str:

@@ -19,7 +19,12 @@ from __future__ import annotations
 
 import configparser
 import os
+import sys
 from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
 
 DEFAULT_PROFILE = "charter"
 
@@ -112,3 +117,40 @@ def call(function, **kwargs):
         raise ApiCallError(f"Could not reach the Charter server ({exc}). Is `charter server` running?") from None
     except BotoCoreError as exc:
         raise ApiCallError(str(exc)) from None
+
+
+# --- for the commands: options they share, and failures as CLI errors -------------
+
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 240)
+
+EndpointOption = typer.Option(
+    None, "--endpoint-url", help="The Charter server (default: AWS_ENDPOINT_URL_SAGEMAKER, else http://127.0.0.1:8642)."
+)
+ProfileOption = typer.Option(
+    None, "--profile", help="AWS credentials profile (default: the AWS environment, else 'charter' from $CHARTER_HOME/credentials)."
+)
+RegionOption = typer.Option(
+    None, "--region", help="Region (default: AWS_REGION / AWS_DEFAULT_REGION / the profile's, else CHARTER_REGION or us-east-1)."
+)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``error: message`` on stderr and leave with ``code``."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def connect(endpoint_url: str | None, profile: str | None, region: str | None):
+    """``sagemaker_client(...)``, or a CLI error saying what to set."""
+    try:
+        return sagemaker_client(endpoint_url, profile, region)
+    except ClientSetupError as exc:
+        fail(str(exc))
+
+
+def request(function, **kwargs):
+    """``call(...)``; an API failure becomes its AWS code and message on stderr and exit status 2."""
+    try:
+        return call(function, **kwargs)
+    except ApiCallError as exc:
+        fail(str(exc))

@@ -23,42 +23,19 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-
-from .client import ApiCallError, ClientSetupError, call, sagemaker_client
 from rich.table import Table
+
+from .client import EndpointOption, ProfileOption, RegionOption
+from .client import connect as client
+from .client import request as _call
 
 app = typer.Typer(help="The model registry: groups, versions and approvals (calls the API as you).", no_args_is_help=True)
 
 out = Console(width=None if sys.stdout.isatty() else 240)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 240)
 
 _STATUS_STYLE = {"Approved": "green", "Rejected": "red", "PendingManualApproval": "yellow"}
 
-EndpointOption = typer.Option(None, "--endpoint-url", help="The Charter server (default: AWS_ENDPOINT_URL_SAGEMAKER, else http://127.0.0.1:8642).")
-ProfileOption = typer.Option(None, "--profile", help="AWS credentials profile (default: the AWS environment, else 'charter').")
-RegionOption = typer.Option(None, "--region", help="Region (default: AWS_REGION / AWS_DEFAULT_REGION / the profile's, else CHARTER_REGION or us-east-1).")
 JsonOption = typer.Option(False, "--json", help="Print the API's answer as JSON instead of a table.")
-
-
-def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    raise typer.Exit(code)
-
-
-def client(endpoint_url: str | None = None, profile: str | None = None, region: str | None = None):
-    """A boto3 SageMaker client for the Charter server, with the caller's credentials."""
-    try:
-        return sagemaker_client(endpoint_url, profile, region)
-    except ClientSetupError as exc:
-        _fail(str(exc))
-
-
-def _call(function, **kwargs):
-    """Call the API; an AWS error becomes its message on stderr and a non-zero exit."""
-    try:
-        return call(function, **kwargs)
-    except ApiCallError as exc:
-        _fail(str(exc))
 
 
 def _when(value) -> str:
