@@ -16,6 +16,7 @@ from typing import Any, Callable
 from sqlalchemy import Connection
 
 from .. import arns
+from ..store import resources as store
 from ..store.resources import TokenCodec
 
 
@@ -34,6 +35,10 @@ class Call:
 
     def arn(self, resource_type: str, resource_id: str) -> str:
         return arns.sagemaker_arn(self.region, self.account, resource_type, resource_id)
+
+    def create_resource(self, **columns) -> store.Resource:
+        """Store a new resource in this call's account and region (``store.resources.create``)."""
+        return store.create(self.conn, account=self.account, region=self.region, **columns)
 
     @property
     def user_profile(self) -> dict:

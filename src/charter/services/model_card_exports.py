@@ -87,11 +87,8 @@ def create_model_card_export_job(call: Call, params: dict) -> dict:
         "LastModifiedAt": now,
     }
     try:
-        store.create(
-            call.conn,
+        call.create_resource(
             arn=arn,
-            account=call.account,
-            region=call.region,
             resource_type=TYPE,
             name=job_name,
             parent=card_arn,

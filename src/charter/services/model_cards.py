@@ -374,11 +374,8 @@ def get_card(call: Call, name_or_arn: str, *, for_update: bool = False) -> store
 
 def _store_version(call: Call, card_arn_: str, name: str, document: dict, created_at: float) -> None:
     try:
-        store.create(
-            call.conn,
+        call.create_resource(
             arn=version_arn(card_arn_, document["ModelCardVersion"]),
-            account=call.account,
-            region=call.region,
             resource_type=VERSION_TYPE,
             name=name,
             parent=card_arn_,
@@ -419,11 +416,8 @@ def create_model_card(call: Call, params: dict) -> dict:
     }
     document = _drop_none(document)
     try:
-        store.create(
-            call.conn,
+        call.create_resource(
             arn=arn,
-            account=call.account,
-            region=call.region,
             resource_type=TYPE,
             name=name,
             status=document["ModelCardStatus"],

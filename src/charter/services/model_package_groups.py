@@ -47,11 +47,8 @@ def create_model_package_group(call: Call, params: dict) -> dict:
     }
     document = {k: v for k, v in document.items() if v is not None}
     try:
-        store.create(
-            call.conn,
+        call.create_resource(
             arn=arn,
-            account=call.account,
-            region=call.region,
             resource_type=TYPE,
             name=name,
             status="Completed",

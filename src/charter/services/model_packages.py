@@ -398,11 +398,8 @@ def _create_version(call: Call, params: dict, group_ref: str, document: dict, no
             "ModelApprovalStatus": approval,
         }
         try:
-            package = store.create(
-                call.conn,
+            package = call.create_resource(
                 arn=arn,
-                account=call.account,
-                region=call.region,
                 resource_type=TYPE,
                 name=group_name,
                 parent=group.arn,
@@ -437,11 +434,8 @@ def _create_unversioned(call: Call, params: dict, name: str, document: dict, now
     # ModelApprovalStatus "does not apply to unversioned models" (clients send it anyway): not kept.
     full = {"ModelPackageName": name, "ModelPackageArn": arn, **document}
     try:
-        return store.create(
-            call.conn,
+        return call.create_resource(
             arn=arn,
-            account=call.account,
-            region=call.region,
             resource_type=TYPE,
             name=name,
             status=full["ModelPackageStatus"],
