@@ -33,7 +33,13 @@ app.add_typer(iam_app, name="iam")
 app.add_typer(audit_app, name="audit")
 
 # Command groups that live in their own modules (each defines ``app``).
-for _module, _name in (("registry", "registry"), ("cards", "cards"), ("events", "events")):
+for _module, _name in (
+    ("registry", "registry"),
+    ("cards", "cards"),
+    ("events", "events"),
+    ("clarify", "clarify"),
+    ("container", "container"),
+):
     try:
         app.add_typer(importlib.import_module(f"charter.cli.{_module}").app, name=_name)
     except ModuleNotFoundError as _missing:
