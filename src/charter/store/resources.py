@@ -178,7 +178,9 @@ SORT_COLUMNS = {
     "CreationTime": resources.c.created_at,
     "LastModifiedTime": resources.c.modified_at,
     "Status": func.coalesce(resources.c.status, ""),
-    "Version": func.coalesce(resources.c.version, 0),
+    # Plain column, so that SQLite and PostgreSQL walk the unique (parent, version)
+    # index; only children (which all carry a version) are sorted by it.
+    "Version": resources.c.version,
 }
 
 
@@ -262,9 +264,15 @@ def list_page(
     sort_col = SORT_COLUMNS.get(query.sort_by)
     if sort_col is None:
         raise ValidationException(f"Cannot sort by {query.sort_by}.")
-    conditions = [c.account == query.account, c.region == query.region, c.resource_type == query.resource_type]
+    if query.sort_by == "Version" and query.parent is None:
+        raise ValueError("sorting by Version is only defined among the children of one parent")
     if query.parent is not None:
-        conditions.append(c.parent == query.parent)
+        # The parent's ARN already fixes account and region. Leaving them out
+        # lets SQLite (which has no statistics) walk the (parent, ...) indexes
+        # instead of reading every parent's children through the scope index.
+        conditions = [c.parent == query.parent, c.resource_type == query.resource_type]
+    else:
+        conditions = [c.account == query.account, c.region == query.region, c.resource_type == query.resource_type]
     if query.name_contains:
         conditions.append(func.lower(c.name).like(f"%{_like_escape(query.name_contains.lower())}%", escape="\\"))
     if query.created_after is not None:
@@ -297,9 +305,8 @@ def list_page(
             conditions.append(or_(sort_col < last_key, and_(sort_col == last_key, c.id < last_id)))
 
     order = (sort_col.asc(), c.id.asc()) if query.ascending else (sort_col.desc(), c.id.desc())
-    rows = conn.execute(
-        select(resources, sort_col.label("sort_key")).where(*conditions).order_by(*order).limit(max_results + 1)
-    ).all()
+    statement = select(resources, sort_col.label("sort_key")).where(*conditions).order_by(*order).limit(max_results + 1)
+    rows = conn.execute(statement).all()
     page = rows[:max_results]
     token = None
     if len(rows) > max_results:

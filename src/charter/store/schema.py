@@ -170,3 +170,7 @@ deliveries = Table(
     Column("delivered_at", Double),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
 )
+
+# Listing one parent's children (a group's versions, a card's versions) by
+# creation time without reading every other parent's rows (migration 0003).
+Index("ix_resources_parent_created", resources.c.parent, resources.c.created_at)
