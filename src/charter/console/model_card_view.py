@@ -556,8 +556,8 @@ _INK = "#1f2937"
 _GRID = "#e5e7eb"
 
 # matplotlib's rcParams are process-global; charts are drawn one at a time under this lock.
-_CHART_LOCK = threading.Lock()
-_CHART_RC = {
+CHART_LOCK = threading.Lock()
+CHART_RC = {
     "svg.fonttype": "none",  # keep text as <text>: crisp, and searchable in the PDF
     "svg.hashsalt": "charter-model-card",  # stable element ids: the same card renders the same SVG
     "text.parse_math": False,  # a '$' in a label is a dollar sign, not mathtext
@@ -708,7 +708,7 @@ def chart_svg(metric: dict) -> str:
     from matplotlib.figure import Figure
 
     draw, size = _DRAW[metric["type"]]
-    with _CHART_LOCK, rc_context(_CHART_RC):
+    with CHART_LOCK, rc_context(CHART_RC):
         fig = Figure(figsize=size(metric), layout="constrained")
         draw(fig, metric)
         buffer = io.StringIO()

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
-from charter.console.model_card_view import _CHART_LOCK, _CHART_RC, ACCENT, chart_svg, format_number
+from charter.console.model_card_view import ACCENT, CHART_LOCK, CHART_RC, chart_svg, format_number
 
 if TYPE_CHECKING:
     from .analysis import AnalysisResult, BiasSection
@@ -234,7 +234,7 @@ def pdp_panel(entry: dict, label_index: int) -> Chart:
     means = entry["model_predictions"][label_index]
     shares = entry["data_distribution"]
     title = f"{feature}" + (f" ({label})" if len(entry["label_headers"]) > 1 else "")
-    with _CHART_LOCK, rc_context(_CHART_RC):
+    with CHART_LOCK, rc_context(CHART_RC):
         fig = Figure(figsize=_PANEL_IN, layout="constrained")
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
         if entry["data_type"] == "categorical":
