@@ -111,6 +111,10 @@ class SearchTarget:
     record_key: str  # member of SearchRecord
     shape_name: str  # botocore shape of that member (the property names)
     content_fields: dict[str, tuple[str, ...]] | None = None  # record members read from Content
+    # A property whose value every matching row also holds in the ``name``
+    # column: an Equals filter on it adds ``name = value``, which the
+    # (account, region, type, name) index answers without reading documents.
+    name_property: str | None = None
 
 
 _CARD_CONTENT_FIELDS = {
@@ -120,9 +124,12 @@ _CARD_CONTENT_FIELDS = {
 }
 
 TARGETS: dict[str, SearchTarget] = {
-    "ModelPackage": SearchTarget("model-package", "ModelPackage", "ModelPackage"),
-    "ModelPackageGroup": SearchTarget("model-package-group", "ModelPackageGroup", "ModelPackageGroup"),
-    "ModelCard": SearchTarget("model-card", "ModelCard", "ModelCard", _CARD_CONTENT_FIELDS),
+    # A versioned package's row is named after its group (services/model_packages.py).
+    "ModelPackage": SearchTarget("model-package", "ModelPackage", "ModelPackage", name_property="ModelPackageGroupName"),
+    "ModelPackageGroup": SearchTarget(
+        "model-package-group", "ModelPackageGroup", "ModelPackageGroup", name_property="ModelPackageGroupName"
+    ),
+    "ModelCard": SearchTarget("model-card", "ModelCard", "ModelCard", _CARD_CONTENT_FIELDS, name_property="ModelCardName"),
 }
 
 
@@ -395,15 +402,18 @@ class _Compiler:
         negate = operator in ("NotEquals", "NotExists")
         positive = {"NotEquals": "Equals", "NotExists": "Exists"}.get(operator, operator)
 
-        if scope is None and (full_name == "Tags" or full_name.startswith("Tags.")):
+        top_level = scope is None
+        if top_level and (full_name == "Tags" or full_name.startswith("Tags.")):
             condition = self._tag_filter(full_name, positive, value)
         else:
-            if scope is None:
+            if top_level:
                 scope, shape, name = self.json.root(), self.shape, full_name
             keys = self._split(name, full_name)
             condition = self._walk(
                 scope, shape, keys, full_name, lambda s, sh: self._leaf(s, sh, full_name, positive, value)
             )
+            if top_level and positive == "Equals" and not negate and name == self.target.name_property:
+                condition = and_(resources.c.name == value, condition)
         return not_(condition) if negate else condition
 
     def nested(self, spec: dict) -> ColumnElement:
@@ -607,9 +617,11 @@ class _Compiler:
     def sort_keys(self, sort_by: str, ascending: bool) -> list[_SortKey]:
         """ORDER BY terms ending with the row id: missing values last, then the value."""
         c = resources.c
-        if sort_by in ("CreationTime", "LastModifiedTime"):
-            column = c.created_at if sort_by == "CreationTime" else c.modified_at
-            value = func.coalesce(self.json.number(self.json.at(self.json.root(), sort_by)), column)
+        if sort_by == "CreationTime":
+            # Every searchable document's CreationTime is the row's created_at.
+            return [_SortKey(c.created_at, ascending), _SortKey(c.id, ascending)]
+        if sort_by == "LastModifiedTime":
+            value = func.coalesce(self.json.number(self.json.at(self.json.root(), sort_by)), c.modified_at)
             return [_SortKey(value, ascending), _SortKey(c.id, ascending)]
         if sort_by.startswith("Tags."):
             tag_value = (
