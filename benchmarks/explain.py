@@ -68,39 +68,9 @@ from charter.analytics.explain import (  # noqa: E402
     partial_dependence,
 )
 
-FEATURES = [
-    "age", "workclass", "education_num", "marital_status", "occupation", "relationship",
-    "race", "sex", "capital_gain", "capital_loss", "hours_per_week", "native_country",
-]
-
-
-def make_adult(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """An Adult-like census table (numeric codes) and an income>50K label; deterministic."""
-    rng = np.random.default_rng(seed)
-    age = np.clip(rng.gamma(6.0, 6.5, n) + 17, 17, 90).round()
-    workclass = rng.choice(7, n, p=[0.70, 0.08, 0.07, 0.06, 0.04, 0.03, 0.02])
-    education_num = np.clip(rng.normal(10, 2.6, n), 1, 16).round()
-    marital = rng.choice(7, n, p=[0.46, 0.33, 0.14, 0.03, 0.03, 0.007, 0.003])
-    occupation = rng.integers(0, 14, n)
-    relationship = np.where(marital == 0, rng.choice([0, 5], n, p=[0.9, 0.1]), rng.choice([1, 2, 3, 4], n))
-    race = rng.choice(5, n, p=[0.85, 0.10, 0.03, 0.01, 0.01])
-    sex = (rng.random(n) < np.where(relationship == 5, 0.05, 0.67)).astype(float)
-    capital_gain = np.where(rng.random(n) < 0.08, np.round(np.exp(rng.normal(8.5, 1.1, n))), 0.0)
-    capital_loss = np.where(rng.random(n) < 0.05, np.round(rng.normal(1900, 300, n)), 0.0)
-    hours = np.clip(rng.normal(40, 12, n), 1, 99).round()
-    country = np.where(rng.random(n) < 0.9, 0, rng.integers(1, 41, n))
-    X = np.column_stack([
-        age, workclass, education_num, marital, occupation, relationship, race, sex,
-        capital_gain, capital_loss, hours, country,
-    ]).astype(float)
-    z = (
-        -7.0 + 0.045 * age - 0.0035 * (age - 45) ** 2 + 0.33 * education_num
-        + 1.2 * (marital == 0) + 0.35 * sex + 0.03 * hours + 0.0003 * capital_gain
-        + 0.0007 * capital_loss + 0.25 * np.isin(occupation, [3, 9]) - 0.2 * (race == 1)
-        + rng.normal(0, 0.8, n)
-    )
-    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-z))).astype(int)
-    return X, y
+sys.path.insert(0, str(ROOT / "tests" / "unit"))
+from synthetic_credit import ADULT_NUMERIC_FEATURES as FEATURES  # noqa: E402
+from synthetic_credit import adult_numeric as make_adult  # noqa: E402
 
 
 def main() -> int:
