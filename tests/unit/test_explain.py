@@ -467,3 +467,27 @@ def test_without_baseline_rows_a_kmeans_baseline_is_computed_from_the_data(adult
     text = np.array([["a", 1.0], ["b", 2.0]], dtype=object)
     with pytest.raises(ValueError, match="shap.num_clusters"):
         kernel_shap(lambda A: np.zeros(len(A)), text, {"num_clusters": 2})
+
+
+def test_few_samples_for_many_features_stay_bounded():
+    """40 coalitions for 19 features leave the normal equations near-singular;
+    the values must still be finite, sensible and efficient (not 1e12)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 19))
+    w = rng.normal(size=19)
+
+    def predict(Z):
+        return 1.0 / (1.0 + np.exp(-(Z @ w)))
+
+    result = kernel_shap(
+        predict,
+        X,
+        {"num_samples": 40, "baseline": [[0.0] * 19], "seed": 1},
+        feature_names=[f"f{i}" for i in range(19)],
+        label_headers=["p"],
+    )
+    assert np.isfinite(result.local).all()
+    assert np.abs(result.local).max() < 1.0  # a probability model cannot move any further
+    np.testing.assert_allclose(
+        result.expected + result.local.sum(axis=1), result.predictions, atol=1e-9
+    )

@@ -655,6 +655,9 @@ def _sample_coalitions(plan: _Plan, R: int, rng: np.random.Generator) -> tuple[n
     return out_masks, out_weights
 
 
+_MAX_CONDITION = 1e10  # condition number above which the normal equations are not trusted
+
+
 def _solve(masks: np.ndarray, weights: np.ndarray, y: np.ndarray, total: np.ndarray) -> np.ndarray:
     """Constrained weighted least squares (2) for R rows at once.
 
@@ -668,16 +671,17 @@ def _solve(masks: np.ndarray, weights: np.ndarray, y: np.ndarray, total: np.ndar
     WX = X * weights[:, :, None]
     A = np.matmul(X.transpose(0, 2, 1), WX)
     b = np.matmul(WX.transpose(0, 2, 1), target)
-    try:
-        sol = np.linalg.solve(A, b)
-    except np.linalg.LinAlgError:
-        sol = np.empty_like(b)
-        for i in range(len(A)):
-            try:
-                sol[i] = np.linalg.solve(A[i], b[i])
-            except np.linalg.LinAlgError:
-                root = np.sqrt(weights[i])[:, None]
-                sol[i] = np.linalg.lstsq(root * X[i], root * target[i], rcond=None)[0]
+    # Few samples for many features leave A singular or nearly so, where solve()
+    # answers nonsense (values of 1e12) rather than failing: those rows get the
+    # minimum-norm least-squares solution instead.
+    ill = np.linalg.cond(A) > _MAX_CONDITION if len(A) else np.zeros(0, bool)
+    sol = np.empty_like(b)
+    well = ~ill
+    if well.any():
+        sol[well] = np.linalg.solve(A[well], b[well])
+    for i in np.flatnonzero(ill):
+        root = np.sqrt(weights[i])[:, None]
+        sol[i] = np.linalg.lstsq(root * X[i], root * target[i], rcond=None)[0]
     phi = np.empty((masks.shape[0], masks.shape[2], y.shape[2]))
     phi[:, :-1] = sol
     phi[:, -1] = total - sol.sum(axis=1)
