@@ -118,15 +118,15 @@ def suggest_constraints(
                 out["string_constraints"] = {"domains": sorted(str(b["value"]) for b in buckets)}
         out["monitoringConfigOverrides"] = {}
         features.append(out)
-    config = _deep_merge(DEFAULT_MONITORING_CONFIG, monitoring_config or {})
+    config = deep_merge(DEFAULT_MONITORING_CONFIG, monitoring_config or {})
     return {"version": 0.0, "features": features, "monitoring_config": config}
 
 
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
     for k, v in (override or {}).items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
+            out[k] = deep_merge(out[k], v)
         else:
             out[k] = v
     return out
@@ -135,7 +135,7 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
 def _feature_config(config: dict[str, Any], constraint: dict[str, Any]) -> dict[str, Any]:
     """monitoring_config with the feature's overrides applied (nested or flat keys)."""
     overrides = constraint.get("monitoringConfigOverrides") or constraint.get("monitoring_config_overrides") or {}
-    merged = _deep_merge(config, overrides)
+    merged = deep_merge(config, overrides)
     dist = merged.setdefault("distribution_constraints", {})
     for key in list(overrides):
         if key in DEFAULT_MONITORING_CONFIG["distribution_constraints"]:
@@ -148,7 +148,7 @@ def _feature_config(config: dict[str, Any], constraint: dict[str, Any]) -> dict[
 # --------------------------------------------------------------------------------------
 
 
-def _sketch_of(feature: dict[str, Any]) -> KLLSketch | None:
+def sketch_of(feature: dict[str, Any]) -> KLLSketch | None:
     stats = feature.get("numerical_statistics") or {}
     kll = (stats.get("distribution") or {}).get("kll") or {}
     if kll.get("sketch") and any(kll["sketch"].get("data") or []):
@@ -176,7 +176,7 @@ def numeric_distance(baseline: KLLSketch, current: KLLSketch, method: str = "Rob
     return linf
 
 
-def _category_counts(feature: dict[str, Any]) -> dict[str, float]:
+def category_counts(feature: dict[str, Any]) -> dict[str, float]:
     stats = feature.get("string_statistics") or {}
     buckets = ((stats.get("distribution") or {}).get("categorical") or {}).get("buckets") or []
     return {str(b["value"]): float(b["count"]) for b in buckets}
@@ -239,7 +239,7 @@ def check(
     ``baseline_statistics`` may be ``None``: the drift check then is skipped (Model Monitor
     compares distributions only when a baseline statistics file is given).
     """
-    config = _deep_merge(DEFAULT_MONITORING_CONFIG, baseline_constraints.get("monitoring_config") or {})
+    config = deep_merge(DEFAULT_MONITORING_CONFIG, baseline_constraints.get("monitoring_config") or {})
     constraints = {f["name"]: f for f in baseline_constraints.get("features", [])}
     current = {f["name"]: f for f in current_statistics.get("features", [])}
     base_stats = {f["name"]: f for f in (baseline_statistics or {}).get("features", [])}
@@ -306,7 +306,7 @@ def check(
         domains = (constraint.get("string_constraints") or {}).get("domains")
         if evaluate and domains and cur_type == "String":
             threshold = float(cfg.get("domain_content_threshold", 1.0))
-            counts = _category_counts(feat)
+            counts = category_counts(feat)
             present = float(((feat.get("string_statistics") or {}).get("common") or {}).get("num_present", 0))
             if present:
                 allowed = set(map(str, domains))
@@ -332,7 +332,7 @@ def check(
             base_kind = "num" if "numerical_statistics" in base_feat else "str"
             cur_kind = "num" if "numerical_statistics" in feat else "str"
             if base_kind == cur_kind == "num":
-                a, b = _sketch_of(base_feat), _sketch_of(feat)
+                a, b = sketch_of(base_feat), sketch_of(feat)
                 if a is not None and b is not None and a.n and b.n:
                     method = dist_cfg.get("comparison_method", "Robust")
                     threshold = float(dist_cfg.get("comparison_threshold", 0.1))
@@ -343,7 +343,7 @@ def check(
                             f"Baseline drift distance: {distance:.6g} exceeds threshold: {threshold:g}",
                         ))
             elif base_kind == cur_kind == "str" and base_type == "String":
-                a_counts, b_counts = _category_counts(base_feat), _category_counts(feat)
+                a_counts, b_counts = category_counts(base_feat), category_counts(feat)
                 if a_counts and b_counts:
                     method = dist_cfg.get("categorical_drift_method", "LInfinity")
                     threshold = float(dist_cfg.get("categorical_comparison_threshold", 0.1))

@@ -169,3 +169,8 @@ register(
     "charter.builtins.clarify",
     "SageMaker Clarify processing: bias metrics, SHAP and partial dependence, analysis.json and a report",
 )
+register(
+    "model-monitor",
+    "charter.builtins.model_monitor",
+    "SageMaker Model Monitor data quality: baseline statistics/constraints, violations, CloudWatch metrics and a report",
+)
