@@ -198,7 +198,7 @@ def _pick(text: str, is_json: bool, attribute: str | int | None) -> Any:
     return columns[index]
 
 
-def _label(value: Any) -> Any:
+def parse_label(value: Any) -> Any:
     """Normalise a label: numbers as int when integral, else float; other text stripped."""
     if isinstance(value, bool):
         return int(value)
@@ -244,7 +244,7 @@ def merge_ground_truth(
         if key is None:
             continue
         text, is_json = _decode(record.get("groundTruthData") or {})
-        truth[str(key)] = _label(_pick(text, is_json, None))
+        truth[str(key)] = parse_label(_pick(text, is_json, None))
 
     ids: list[str] = []
     y_true: list[Any] = []
@@ -270,7 +270,7 @@ def merge_ground_truth(
         if inference_attribute is None and score is not None:
             prediction: Any = int(score >= probability_threshold)
         else:
-            prediction = _label(_pick(text, is_json, inference_attribute))
+            prediction = parse_label(_pick(text, is_json, inference_attribute))
         ids.append(key)
         y_true.append(truth[key])
         y_pred.append(prediction)
@@ -457,11 +457,11 @@ def binary_classification_metrics(
     yp = _as_1d(y_pred, "y_pred")
     ys = None if y_score is None else _as_1d(y_score, "y_score").astype(float)
     n = _check_same_length(y_true=yt, y_pred=yp, y_score=ys)
-    positive = _label(positive_label)
-    t = np.array([_label(v) == positive for v in yt.tolist()])
-    p = np.array([_label(v) == positive for v in yp.tolist()])
+    positive = parse_label(positive_label)
+    t = np.array([parse_label(v) == positive for v in yt.tolist()])
+    p = np.array([parse_label(v) == positive for v in yp.tolist()])
     score = ys if ys is not None else p.astype(float)
-    negatives = sorted({_label(v) for v in np.r_[yt, yp].tolist()} - {positive}, key=str)
+    negatives = sorted({parse_label(v) for v in np.r_[yt, yp].tolist()} - {positive}, key=str)
     negative = negatives[0] if len(negatives) == 1 else (0 if positive == 1 else "not " + str(positive))
 
     full = _binary_counts(t, p)
@@ -539,8 +539,8 @@ def multiclass_classification_metrics(
     Weighted metrics average the per-class values weighted by each class's share of the
     ground truth (scikit-learn's ``average="weighted"``).
     """
-    yt = [_label(v) for v in _as_1d(y_true, "y_true").tolist()]
-    yp = [_label(v) for v in _as_1d(y_pred, "y_pred").tolist()]
+    yt = [parse_label(v) for v in _as_1d(y_true, "y_true").tolist()]
+    yp = [parse_label(v) for v in _as_1d(y_pred, "y_pred").tolist()]
     n = _check_same_length(y_true=np.asarray(yt, dtype=object), y_pred=np.asarray(yp, dtype=object))
     labels = sorted(set(yt) | set(yp), key=lambda v: (isinstance(v, str), v if not isinstance(v, str) else 0, str(v)))
     code = {v: i for i, v in enumerate(labels)}

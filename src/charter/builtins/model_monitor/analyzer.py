@@ -26,7 +26,8 @@ reads too:
 ``sagemaker_endpoint_name`` / ``sagemaker_monitoring_schedule_name``
     the metric dimensions ``Endpoint`` and ``MonitoringSchedule``.
 ``analysis_type``
-    only data quality (unset or ``DATA_QUALITY``) is implemented here.
+    data quality (unset or ``DATA_QUALITY``) is implemented here; ``MODEL_QUALITY`` and
+    ``FEATURE_ATTRIBUTION_DRIFT`` are dispatched to ``quality.py``.
 
 Every variable naming a container path (``/opt/ml/...``) is resolved under the container root,
 which plays ``/``.
@@ -114,7 +115,7 @@ class Settings:
         self.schedule = env.get("sagemaker_monitoring_schedule_name")
         analysis = env.get("analysis_type", "DATA_QUALITY") or "DATA_QUALITY"
         if analysis != "DATA_QUALITY":
-            raise ClientError(f"environment variable analysis_type {analysis!r} is not supported; this image does DATA_QUALITY")
+            raise ClientError(f"environment variable analysis_type {analysis!r} is not supported; this image does DATA_QUALITY, MODEL_QUALITY and FEATURE_ATTRIBUTION_DRIFT")
         for name in _UNSUPPORTED:
             if env.get(name):
                 raise ClientError(f"environment variable {name} is set, but this image does not run preprocessing scripts")
@@ -309,6 +310,16 @@ def run(root: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Run the baselining or monitoring job configured in ``env``; a summary of what was written."""
     from .report import render
 
+    environment = os.environ if env is None else env
+    analysis = environment.get("analysis_type") or "DATA_QUALITY"
+    if analysis == "MODEL_QUALITY":
+        from .quality import run_quality
+
+        return run_quality(Path(root), environment)
+    if analysis == "FEATURE_ATTRIBUTION_DRIFT":
+        from .quality import run_attribution_drift
+
+        return run_attribution_drift(Path(root), environment)
     settings = read_settings(root, env)
     when = datetime.now(timezone.utc)
     baseline_stats = _load_json(settings.baseline_statistics, "baseline_statistics") if settings.baseline_statistics else None
