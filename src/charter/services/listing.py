@@ -16,7 +16,7 @@ from . import Call, operation
 _SORT_ALIASES = {"Name": "Name", "CreationTime": "CreationTime", "Status": "Status", "LastModifiedTime": "LastModifiedTime"}
 
 
-def _epoch(value):
+def epoch(value):
     return value.timestamp() if value is not None else None
 
 
@@ -30,6 +30,8 @@ def list_operation(
     default_order: str = "Descending",
     default_max_results: int = 10,
     parent_of: Callable[[Call, dict], str | None] | None = None,
+    status_param: str = "StatusEquals",
+    resource: Callable[[str, str, dict], str] | None = None,
 ) -> None:
     def handler(call: Call, params: dict) -> dict:
         query = store.ListQuery(
@@ -38,11 +40,11 @@ def list_operation(
             resource_type=resource_type,
             parent=parent_of(call, params) if parent_of else None,
             name_contains=params.get("NameContains"),
-            created_after=_epoch(params.get("CreationTimeAfter")),
-            created_before=_epoch(params.get("CreationTimeBefore")),
-            modified_after=_epoch(params.get("LastModifiedTimeAfter")),
-            modified_before=_epoch(params.get("LastModifiedTimeBefore")),
-            status=params.get("StatusEquals"),
+            created_after=epoch(params.get("CreationTimeAfter")),
+            created_before=epoch(params.get("CreationTimeBefore")),
+            modified_after=epoch(params.get("LastModifiedTimeAfter")),
+            modified_before=epoch(params.get("LastModifiedTimeBefore")),
+            status=params.get(status_param),
             sort_by=_SORT_ALIASES.get(params.get("SortBy") or default_sort, default_sort),
             ascending=(params.get("SortOrder") or default_order) == "Ascending",
         )
@@ -59,4 +61,4 @@ def list_operation(
         return out
 
     handler.__name__ = name
-    operation(name, writes=False)(handler)
+    operation(name, resource=resource, writes=False)(handler)

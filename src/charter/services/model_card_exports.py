@@ -26,7 +26,7 @@ from ..runtime import card_exports as runner
 from ..store import artifacts
 from ..store import resources as store
 from . import Call, operation
-from .listing import _epoch
+from .listing import epoch
 
 TYPE = runner.JOB_TYPE
 CARD_TYPE = runner.CARD_TYPE
@@ -130,8 +130,8 @@ def list_model_card_export_jobs(call: Call, params: dict) -> dict:
         resource_type=TYPE,
         parent=call.arn(CARD_TYPE, params["ModelCardName"]),
         name_contains=params.get("ModelCardExportJobNameContains"),
-        created_after=_epoch(params.get("CreationTimeAfter")),
-        created_before=_epoch(params.get("CreationTimeBefore")),
+        created_after=epoch(params.get("CreationTimeAfter")),
+        created_before=epoch(params.get("CreationTimeBefore")),
         status=params.get("StatusEquals"),
         sort_by=params.get("SortBy") or "CreationTime",
         ascending=(params.get("SortOrder") or "Descending") == "Ascending",

@@ -55,6 +55,7 @@ from .. import arns
 from ..errors import ConflictException, ResourceNotFound, ValidationException
 from ..store import resources as store
 from . import Call, operation
+from .listing import list_operation
 
 TYPE = "model-card"
 VERSION_TYPE = "model-card-version"
@@ -511,79 +512,46 @@ def delete_model_card(call: Call, params: dict) -> dict:
     return {}
 
 
-def _epoch(value):
-    return value.timestamp() if value is not None else None
+def _card_summary(row: store.Resource) -> dict:
+    return {
+        "ModelCardName": row.name,
+        "ModelCardArn": row.arn,
+        "ModelCardStatus": row.status,
+        "CreationTime": row.created_at,
+        "LastModifiedTime": row.document.get("LastModifiedTime"),
+    }
 
 
-def _list(call: Call, params: dict, query: store.ListQuery) -> tuple[list[store.Resource], str | None]:
-    return store.list_page(
-        call.conn,
-        query,
-        call.codec,
-        max_results=params.get("MaxResults") or 10,
-        next_token=params.get("NextToken"),
-    )
+def _version_summary(row: store.Resource) -> dict:
+    # A version row is named after its card and parented by the card's ARN.
+    return {
+        "ModelCardName": row.name,
+        "ModelCardArn": row.parent,
+        "ModelCardStatus": row.status,
+        "ModelCardVersion": row.version,
+        "CreationTime": row.created_at,
+        "LastModifiedTime": row.document.get("LastModifiedTime"),
+    }
 
 
-@operation("ListModelCards", writes=False)
-def list_model_cards(call: Call, params: dict) -> dict:
-    """ListModelCards: filter by name, status and creation time; sort by Name or CreationTime (default)."""
-    query = store.ListQuery(
-        account=call.account,
-        region=call.region,
-        resource_type=TYPE,
-        name_contains=params.get("NameContains"),
-        created_after=_epoch(params.get("CreationTimeAfter")),
-        created_before=_epoch(params.get("CreationTimeBefore")),
-        status=params.get("ModelCardStatus"),
-        sort_by=params.get("SortBy") or "CreationTime",
-        ascending=(params.get("SortOrder") or "Descending") == "Ascending",
-    )
-    rows, token = _list(call, params, query)
-    summaries = [
-        {
-            "ModelCardName": row.name,
-            "ModelCardArn": row.arn,
-            "ModelCardStatus": row.status,
-            "CreationTime": row.created_at,
-            "LastModifiedTime": row.document.get("LastModifiedTime"),
-        }
-        for row in rows
-    ]
-    out: dict = {"ModelCardSummaries": summaries}
-    if token:
-        out["NextToken"] = token
-    return out
+# ListModelCards: filter by name, status and creation time; sort by Name or CreationTime (default).
+list_operation(
+    "ListModelCards",
+    resource_type=TYPE,
+    result_key="ModelCardSummaries",
+    summary=_card_summary,
+    status_param="ModelCardStatus",
+)
 
-
-@operation("ListModelCardVersions", resource=card_arn, writes=False)
-def list_model_card_versions(call: Call, params: dict) -> dict:
-    """ListModelCardVersions: one card's versions, newest first unless SortOrder=Ascending."""
-    card = get_card(call, params["ModelCardName"])
-    query = store.ListQuery(
-        account=call.account,
-        region=call.region,
-        resource_type=VERSION_TYPE,
-        parent=card.arn,
-        created_after=_epoch(params.get("CreationTimeAfter")),
-        created_before=_epoch(params.get("CreationTimeBefore")),
-        status=params.get("ModelCardStatus"),
-        sort_by="Version",
-        ascending=(params.get("SortOrder") or "Descending") == "Ascending",
-    )
-    rows, token = _list(call, params, query)
-    summaries = [
-        {
-            "ModelCardName": card.name,
-            "ModelCardArn": card.arn,
-            "ModelCardStatus": row.status,
-            "ModelCardVersion": row.version,
-            "CreationTime": row.created_at,
-            "LastModifiedTime": row.document.get("LastModifiedTime"),
-        }
-        for row in rows
-    ]
-    out: dict = {"ModelCardVersionSummaryList": summaries}
-    if token:
-        out["NextToken"] = token
-    return out
+# ListModelCardVersions: one card's versions (ResourceNotFound for a missing card),
+# newest first unless SortOrder=Ascending.
+list_operation(
+    "ListModelCardVersions",
+    resource_type=VERSION_TYPE,
+    result_key="ModelCardVersionSummaryList",
+    summary=_version_summary,
+    default_sort="Version",
+    parent_of=lambda call, params: get_card(call, params["ModelCardName"]).arn,
+    status_param="ModelCardStatus",
+    resource=card_arn,
+)

@@ -43,6 +43,7 @@ from ..iam import identities, policy
 from ..store import events as event_store
 from ..store import resources as store
 from . import Call, operation
+from .listing import epoch
 from .model_package_groups import TYPE as GROUP_TYPE
 from .model_package_groups import get_group, group_arn
 
@@ -543,9 +544,6 @@ def summary(package: store.Resource) -> dict:
     return {k: package.document.get(k) for k in _SUMMARY}
 
 
-def _epoch(value) -> float | None:
-    return value.timestamp() if value is not None else None
-
 
 @operation("ListModelPackages", writes=False)
 def list_model_packages(call: Call, params: dict) -> dict:
@@ -569,8 +567,8 @@ def list_model_packages(call: Call, params: dict) -> dict:
         resource_type=TYPE,
         parent=parent,
         name_contains=params.get("NameContains"),
-        created_after=_epoch(params.get("CreationTimeAfter")),
-        created_before=_epoch(params.get("CreationTimeBefore")),
+        created_after=epoch(params.get("CreationTimeAfter")),
+        created_before=epoch(params.get("CreationTimeBefore")),
         sort_by=params.get("SortBy") or "CreationTime",
         ascending=(params.get("SortOrder") or "Ascending") == "Ascending",
     )
