@@ -1,0 +1,1 @@
+"""Forecasting models and their accuracy metrics (DeepAR: specs/deepar.md)."""
