@@ -81,6 +81,7 @@ import platform
 import random
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -505,6 +506,8 @@ def render(results: dict, servers: list[str]) -> Table:
         table.add_row(*row)
     any_capped = any(op[n.lower()].get("capped") for op in results["operations"] for n in servers)
     caption = ["* stopped after --op-seconds"] if any_capped else []
+    caption += [f"n/a preload: {n} was started with the registry seeded in memory" for n in servers
+                if results["preload"][n.lower()]["packages"].get("seeded_in_memory")]
     if both:
         caption.insert(0, "ratio = Charter rps / moto rps; p99 ratio = moto p99 / Charter p99; > 1 means Charter faster")
     table.caption = "; ".join(caption)
@@ -525,6 +528,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="stop issuing an operation's requests after this long (default 60)")
     parser.add_argument("--database-url", help="CHARTER_DATABASE_URL for Charter, e.g. postgresql://... (must be empty)")
     parser.add_argument("--only", choices=["charter", "moto"], help="benchmark one server only")
+    parser.add_argument("--moto-preload", choices=["seeded", "api"], default="seeded",
+                        help="seeded (default): moto starts with the registry built in its own memory "
+                             "(benchmarks/moto_seeded.py), since building it through moto's API is O(n^2); "
+                             "api: preload moto through the API like Charter")
     parser.add_argument("--seed", type=int, default=1, help="random seed for the picked packages and groups")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS.relative_to(REPO)})")
     args = parser.parse_args(argv)
@@ -547,13 +554,21 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     workdir = Path(tempfile.mkdtemp(prefix="charter-bench-registry-"))
     servers: dict[str, Server] = {}
+    seeded: dict[str, list[str]] = {}  # server name -> package ARNs it was started with
     per_server: dict[str, dict] = {}
     began = time.perf_counter()
     load_before = os.getloadavg()
     try:
         for name in names:
-            with console.status(f"starting {name}…"):
-                servers[name] = start_charter(workdir, args.database_url) if name == "Charter" else start_moto(workdir)
+            if name == "Charter":
+                with console.status(f"starting {name}…"):
+                    servers[name] = start_charter(workdir, args.database_url)
+            elif args.moto_preload == "seeded":
+                with console.status(f"starting {name} with {args.groups * args.versions:,} packages seeded in memory…"):
+                    servers[name], seeded[name] = start_moto_seeded(workdir, args.groups, args.versions)
+            else:
+                with console.status(f"starting {name}…"):
+                    servers[name] = start_moto(workdir)
             console.print(f"{name} is up on {servers[name].endpoint}")
 
         progress = Progress(
@@ -565,7 +580,16 @@ def main(argv: list[str] | None = None) -> int:
                 clients = [make_client(server) for _ in range(args.concurrency)]
                 reg = Registry.plan(args.groups, args.versions)
                 try:
-                    groups_loaded, packages_loaded = preload(server, clients, reg, progress)
+                    if name in seeded:
+                        reg.arns[:] = seeded[name]
+                        check_seeded(clients[0], reg)
+                        per_server[name] = {"preload": {"groups": SEEDED, "packages": SEEDED}}
+                    else:
+                        groups_loaded, packages_loaded = preload(server, clients, reg, progress)
+                        per_server[name] = {"preload": {
+                            "groups": summarize(groups_loaded),
+                            "packages": {**summarize(packages_loaded), "retried_after_5xx": packages_loaded.retried,
+                                         "rps_by_tenth": packages_loaded.tenths}}}
                 except PreloadFailed as exc:
                     # Keep what the other server measured; this one gets "n/a" throughout.
                     console.print(f"[bold red]{name}: {exc}[/]")
@@ -574,12 +598,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 # The same seed picks the same packages on both servers (by preload index).
                 server_ops = operations(reg, args.requests_scale, args.pages, args.seed, quiet=True)
-                per_server[name] = {
-                    "preload": {"groups": summarize(groups_loaded),
-                                "packages": {**summarize(packages_loaded), "retried_after_5xx": packages_loaded.retried,
-                                             "rps_by_tenth": packages_loaded.tenths}},
-                    "operations": measure(name, server, clients, server_ops, args.op_seconds, progress),
-                }
+                per_server[name]["operations"] = measure(name, server, clients, server_ops, args.op_seconds, progress)
                 server.stop()  # so it does not compete for CPU with the next one
                 # Written after each server, so a long run that fails later keeps what it measured.
                 write(assemble(args, names, per_server, ops, began, load_before), args.output)
@@ -603,6 +622,34 @@ def main(argv: list[str] | None = None) -> int:
 
 
 NOT_MEASURED = {"supported": False, "requests": 0, "errors": 0, "rps": None, "p50_ms": None, "p99_ms": None}
+# A preload step that did not go through the API (moto seeded in memory): nothing to compare.
+SEEDED = {**NOT_MEASURED, "seeded_in_memory": True}
+
+
+def start_moto_seeded(workdir: Path, groups: int, versions: int) -> tuple[Server, list[str]]:
+    """moto_server started by benchmarks/moto_seeded.py, holding the planned registry; and its package ARNs."""
+    port = harness.free_port()
+    arns_path = workdir / "moto-arns.json"
+    log_path = workdir / "moto.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("moto_seeded.py")), "--port", str(port),
+             "--groups", str(groups), "--versions", str(versions), "--arns", str(arns_path)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    server = Server("moto", f"http://127.0.0.1:{port}", harness.MOTO_KEY, harness.MOTO_SECRET, process, log_path)
+    # Seeding runs before the server listens: about 1 s per 2,000 packages here.
+    harness._wait_until_up(server, "/moto-api/", timeout=120 + groups * versions / 500)
+    return server, json.loads(arns_path.read_text())
+
+
+def check_seeded(client, reg: Registry) -> None:
+    """The seeded server answers for the planned registry: the last package of the first group is there."""
+    last = reg.arns[(reg.versions - 1) * reg.groups]
+    found = client.describe_model_package(ModelPackageName=last)
+    if found.get("ModelPackageVersion") != reg.versions:
+        raise PreloadFailed(f"seeded moto answered version {found.get('ModelPackageVersion')} for {last}, "
+                            f"expected {reg.versions}")
 
 
 def assemble(args: argparse.Namespace, names: list[str], per_server: dict, ops: list[Operation],
