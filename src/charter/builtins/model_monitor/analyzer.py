@@ -27,7 +27,8 @@ reads too:
     the metric dimensions ``Endpoint`` and ``MonitoringSchedule``.
 ``analysis_type``
     data quality (unset or ``DATA_QUALITY``) is implemented here; ``MODEL_QUALITY`` and
-    ``FEATURE_ATTRIBUTION_DRIFT`` are dispatched to ``quality.py``.
+    ``FEATURE_ATTRIBUTION_DRIFT`` are dispatched to ``quality.py``, ``MODEL_BIAS`` (bias
+    drift) to ``bias_drift.py``.
 
 Every variable naming a container path (``/opt/ml/...``) is resolved under the container root,
 which plays ``/``.
@@ -115,7 +116,7 @@ class Settings:
         self.schedule = env.get("sagemaker_monitoring_schedule_name")
         analysis = env.get("analysis_type", "DATA_QUALITY") or "DATA_QUALITY"
         if analysis != "DATA_QUALITY":
-            raise ClientError(f"environment variable analysis_type {analysis!r} is not supported; this image does DATA_QUALITY, MODEL_QUALITY and FEATURE_ATTRIBUTION_DRIFT")
+            raise ClientError(f"environment variable analysis_type {analysis!r} is not supported; this image does DATA_QUALITY, MODEL_QUALITY, MODEL_BIAS and FEATURE_ATTRIBUTION_DRIFT")
         for name in _UNSUPPORTED:
             if env.get(name):
                 raise ClientError(f"environment variable {name} is set, but this image does not run preprocessing scripts")
@@ -320,6 +321,10 @@ def run(root: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
         from .quality import run_attribution_drift
 
         return run_attribution_drift(Path(root), environment)
+    if analysis == "MODEL_BIAS":
+        from .bias_drift import run_bias_drift
+
+        return run_bias_drift(Path(root), environment)
     settings = read_settings(root, env)
     when = datetime.now(timezone.utc)
     baseline_stats = _load_json(settings.baseline_statistics, "baseline_statistics") if settings.baseline_statistics else None
