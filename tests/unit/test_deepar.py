@@ -255,3 +255,18 @@ def test_seasonal_naive_repeats_the_last_season():
     np.testing.assert_array_equal(forecast[0, 0], [7, 8, 9, 7, 8])
     np.testing.assert_array_equal(forecast[1, 0], [5, 5, 5, 5, 5])  # shorter than a season: last value
     np.testing.assert_array_equal(forecast[2, 0], [2, 2, 4, 2, 2])  # the gap takes the value before it
+
+
+def test_weekly_series_step_seven_days_from_their_own_start():
+    freq = parse_frequency("W")
+    index = freq.index(pd.Timestamp("2024-01-03"), 3)  # a Wednesday
+    assert list(index.strftime("%Y-%m-%d")) == ["2024-01-03", "2024-01-10", "2024-01-17"]
+    assert list(parse_frequency("2W").index(pd.Timestamp("2024-01-03"), 2).strftime("%d")) == ["03", "17"]
+
+
+def test_a_series_with_nothing_observed_is_forecast_at_unit_scale():
+    model = DeepAR(small_config()).fit(hourly(3, 150))
+    lone = Series(pd.Timestamp("2014-03-01"), np.array([np.nan, np.nan]))
+    scale = model._scale(torch.zeros(1, 12), torch.zeros(1, 12))
+    assert scale.item() == 1.0
+    assert np.abs(model.forecast([lone], 20, seed=0)).max() > 1e-3

@@ -174,3 +174,8 @@ register(
     "charter.builtins.model_monitor",
     "SageMaker Model Monitor data quality: baseline statistics/constraints, violations, CloudWatch metrics and a report",
 )
+register(
+    "forecasting-deepar",
+    "charter.builtins.forecasting_deepar",
+    "SageMaker DeepAR forecasting: train on JSON Lines/Parquet series (test metrics in the log), serve forecasts",
+)

@@ -39,6 +39,7 @@ for _module, _name in (
     ("events", "events"),
     ("clarify", "clarify"),
     ("container", "container"),
+    ("forecast", "forecast"),
 ):
     try:
         app.add_typer(importlib.import_module(f"charter.cli.{_module}").app, name=_name)

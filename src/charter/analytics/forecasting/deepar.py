@@ -229,13 +229,14 @@ class DeepAR:
         return cat
 
     def _scale(self, context: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
-        """ν per row: mean |z| over the observed context; the batch's mean where a row has none (GluonTS MeanScaler)."""
+        """ν per row: mean |z| over the observed context; the batch's mean where a row has none (GluonTS
+        MeanScaler), and 1 where the whole batch has none (a lone series forecast from its features alone)."""
         if not self.distribution.scaled:
             return torch.ones(context.shape[0])
         total = (context.abs() * observed).sum(1)
         count = observed.sum(1)
         scale = total / count.clamp(min=1.0)
-        default = total.sum() / count.sum().clamp(min=1.0)
+        default = total.sum() / count.sum() if total.sum() > 0 else torch.tensor(1.0)
         scale = torch.where(total > 0, scale, default)
         return scale.clamp(min=MIN_SCALE)
 

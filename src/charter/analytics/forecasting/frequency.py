@@ -36,6 +36,8 @@ class Frequency:
     @property
     def offset(self) -> pd.DateOffset:
         """The pandas offset one step of the series moves by."""
+        if self.unit == "W":  # pandas' "W" is anchored on Sundays; a DeepAR week starts where the series does
+            return pd.tseries.frequencies.to_offset(f"{7 * self.multiple}D")
         return pd.tseries.frequencies.to_offset(f"{self.multiple}{_UNITS[self.unit]}")
 
     def index(self, start: pd.Timestamp, periods: int) -> pd.DatetimeIndex:
