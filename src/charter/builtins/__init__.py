@@ -26,6 +26,7 @@ imported only when the image runs, so registering costs nothing.
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -43,6 +44,7 @@ __all__ = [
     "get",
     "images",
     "register",
+    "resolve",
     "run",
 ]
 
@@ -93,11 +95,35 @@ class BuiltinImage:
 _IMAGES: dict[str, BuiltinImage] = {}
 
 
-def register(name: str, module: str, description: str) -> BuiltinImage:
-    """Add (or replace) a built-in image implemented by ``module`` (an import path)."""
+def register(name: str, module: str, description: str, repositories: tuple[str, ...] = ()) -> BuiltinImage:
+    """Add (or replace) a built-in image implemented by ``module`` (an import path).
+
+    ``repositories`` are the ECR repository names of the SageMaker images it stands in for.
+    """
     image = BuiltinImage(name, module, description)
     _IMAGES[name] = image
+    for repository in repositories:
+        _REPOSITORIES[repository] = name
     return image
+
+
+_REPOSITORIES: dict[str, str] = {}  # ECR repository name -> built-in image name
+# <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
+_ECR_URI = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/(?P<repository>[^:@]+)(?:[:@].*)?$")
+
+
+def resolve(image: str) -> BuiltinImage:
+    """The built-in for an image a request names: a built-in's own name, or the ECR URI of the
+    SageMaker image it stands in for (``image_uris.retrieve("forecasting-deepar", region)``
+    gives ``<account>.dkr.ecr.<region>.amazonaws.com/forecasting-deepar:1``), in any region."""
+    if image in _IMAGES:
+        return _IMAGES[image]
+    match = _ECR_URI.match(image)
+    if match and match.group("repository") in _REPOSITORIES:
+        return _IMAGES[_REPOSITORIES[match.group("repository")]]
+    known = ", ".join(sorted(_REPOSITORIES)) or "none"
+    raise UnknownImage(f"{image!r} is neither a built-in image nor the URI of a SageMaker image Charter has "
+                       f"built in (ECR repositories: {known})")
 
 
 def images() -> list[BuiltinImage]:
@@ -168,14 +194,17 @@ register(
     "clarify",
     "charter.builtins.clarify",
     "SageMaker Clarify processing: bias metrics, SHAP and partial dependence, analysis.json and a report",
+    ("sagemaker-clarify-processing",),
 )
 register(
     "model-monitor",
     "charter.builtins.model_monitor",
     "SageMaker Model Monitor data quality: baseline statistics/constraints, violations, CloudWatch metrics and a report",
+    ("sagemaker-model-monitor-analyzer",),
 )
 register(
     "forecasting-deepar",
     "charter.builtins.forecasting_deepar",
     "SageMaker DeepAR forecasting: train on JSON Lines/Parquet series (test metrics in the log), serve forecasts",
+    ("forecasting-deepar",),
 )
