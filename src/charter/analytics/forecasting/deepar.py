@@ -242,8 +242,9 @@ class DeepAR:
 
     def _gather_lags(self, scaled: torch.Tensor, first: int, steps: int) -> torch.Tensor:
         """Lagged values for ``steps`` steps, the first at column ``first`` of ``scaled``: (rows, steps, lags)."""
-        index = first + torch.arange(steps)[:, None] - self.lags[None, :]
-        return scaled[:, index]
+        # One flat index_select: several times faster than indexing with a 2-D index tensor.
+        index = (first + torch.arange(steps)[:, None] - self.lags[None, :]).reshape(-1)
+        return scaled.index_select(1, index).reshape(scaled.shape[0], steps, len(self.lags))
 
     # --- training -------------------------------------------------------------------
 
