@@ -34,6 +34,8 @@ from rich.table import Column
 from rich.table import Table
 from rich.text import Text
 
+from .staging import link_or_copy
+
 app = typer.Typer(help="SageMaker Clarify analyses of local files: bias metrics, SHAP, partial dependence.", no_args_is_help=True)
 
 out = Console(width=None if sys.stdout.isatty() else 240)
@@ -48,18 +50,6 @@ def _fail(message: str, status: int = 2) -> None:
     raise typer.Exit(status)
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    """Stage ``source`` at ``target``: a symbolic link where possible (big datasets), else a copy."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        target.symlink_to(source.resolve(), target_is_directory=source.is_dir())
-    except OSError:
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            shutil.copy2(source, target)
-
-
 def _local_path(given: str, config_dir: Path) -> Path | None:
     """A path in the configuration that names a file on this machine (not inside the container)."""
     if given.startswith(("/opt/ml/", "s3://")):
@@ -72,7 +62,7 @@ def _stage(document: dict[str, Any], config_path: Path, data: Path, model: Path 
     """Lay out the container root; rewrite the configuration's local paths.  Notes for the user."""
     notes: list[str] = []
     config_dir = config_path.resolve().parent
-    _link_or_copy(data, root / INPUT / "data" / data.name if data.is_file() else root / INPUT / "data")
+    link_or_copy(data, root / INPUT / "data" / data.name if data.is_file() else root / INPUT / "data")
 
     predictor = document.get("predictor")
     if model is not None:
@@ -80,7 +70,7 @@ def _stage(document: dict[str, Any], config_path: Path, data: Path, model: Path 
         for key in ("endpoint_name", "model_name"):
             if predictor.pop(key, None) is not None:
                 notes.append(f"using --model instead of predictor.{key}")
-        _link_or_copy(model, root / INPUT / "model" / model.name)
+        link_or_copy(model, root / INPUT / "model" / model.name)
         predictor["model_path"] = f"/{INPUT.as_posix()}/model/{model.name}"
         document["predictor"] = predictor
     elif isinstance(predictor, dict) and isinstance(predictor.get("model_path"), str):
@@ -88,7 +78,7 @@ def _stage(document: dict[str, Any], config_path: Path, data: Path, model: Path 
         if local is not None:
             if not local.exists():
                 _fail(f"analysis_config.json: predictor.model_path names {predictor['model_path']!r}, and there is no file at {local}")
-            _link_or_copy(local, root / INPUT / "model" / local.name)
+            link_or_copy(local, root / INPUT / "model" / local.name)
             document["predictor"] = {**predictor, "model_path": f"/{INPUT.as_posix()}/model/{local.name}"}
 
     methods = document.get("methods")
@@ -98,7 +88,7 @@ def _stage(document: dict[str, Any], config_path: Path, data: Path, model: Path 
         if local is not None:
             if not local.is_file():
                 _fail(f"analysis_config.json: methods.shap.baseline names {shap['baseline']!r}, and there is no file at {local}")
-            _link_or_copy(local, root / INPUT / "baseline" / local.name)
+            link_or_copy(local, root / INPUT / "baseline" / local.name)
             shap["baseline"] = f"/{INPUT.as_posix()}/baseline/{local.name}"
 
     config_target = root / INPUT / "config" / "analysis_config.json"

@@ -29,6 +29,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .staging import link_or_copy
+
 app = typer.Typer(help="DeepAR forecasting of local files: train a model, forecast, chart.", no_args_is_help=True)
 
 out = Console(width=None if sys.stdout.isatty() else 240)
@@ -77,18 +79,6 @@ def _hyperparameters(file: Path | None, pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    """Stage ``source`` at ``target``: a symbolic link where possible, else a copy."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        target.symlink_to(source.resolve(), target_is_directory=source.is_dir())
-    except OSError:
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            shutil.copy2(source, target)
-
-
 def _stage(root: Path, hyperparameters: dict[str, str], channels: dict[str, Path]) -> None:
     """Lay out a training container root as SageMaker does for a File-mode job on one host."""
     config = root / INPUT / "config"
@@ -103,7 +93,7 @@ def _stage(root: Path, hyperparameters: dict[str, str], channels: dict[str, Path
     }), encoding="utf-8")
     for name, source in channels.items():
         channel = root / INPUT / "data" / name
-        _link_or_copy(source, channel / source.name if source.is_file() else channel)
+        link_or_copy(source, channel / source.name if source.is_file() else channel)
 
 
 def _metrics_table(metrics: dict[str, float]) -> Table:
