@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Frequency", "parse_frequency", "lags_for", "time_features"]
+__all__ = ["Frequency", "feature_names", "lags_for", "parse_frequency", "time_features"]
 
 # DeepAR's units and the pandas offset alias each one stands for.
 _UNITS = {"min": "min", "H": "h", "D": "D", "W": "W", "M": "MS"}
