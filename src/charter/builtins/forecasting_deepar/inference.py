@@ -138,23 +138,14 @@ def config_from_environment(environ: Mapping[str, str] | None = None) -> Inferen
         raise ClientError(str(error)) from None
 
 
-def _step(freq: Frequency, steps: int = 1):
-    """``steps`` steps of ``freq`` in calendar units (not ``freq.offset``, whose weekly alias is
-    anchored on Sundays and would move a series that starts on another weekday)."""
-    n = steps * freq.multiple
-    if freq.unit == "M":
-        return pd.DateOffset(months=n)
-    return pd.Timedelta(**{{"min": "minutes", "H": "hours", "D": "days", "W": "weeks"}[freq.unit]: n})
-
-
 def forecast_start(start: pd.Timestamp, length: int, freq: Frequency) -> pd.Timestamp:
     """The time of the first forecast point of a series of ``length`` points: ``start + length·freq``."""
-    return start + _step(freq, length)
+    return start + freq.offset * length
 
 
 def time_index(start: pd.Timestamp, periods: int, freq: Frequency) -> pd.DatetimeIndex:
     """The times of ``periods`` points from ``start``, one step of ``freq`` apart."""
-    return pd.date_range(start=start, periods=periods, freq=_step(freq))
+    return freq.index(start, periods)
 
 
 def _series_seed(base: int, series) -> int:
