@@ -20,7 +20,10 @@ Method
    ``PendingManualApproval``. The preload is part of the benchmark: its rates
    are reported in the table like any other operation, and the rate in each
    tenth of the preload is printed, to show whether it holds as the registry
-   grows. The ARN each create returns is kept, so the measured requests name
+   grows. moto numbers a version by scanning every package it holds, so its
+   API preload is O(n^2); by default (``--moto-preload seeded``) moto is
+   instead started by benchmarks/moto_seeded.py with the same registry built
+   from the same requests inside its backend, and its preload rows read n/a. The ARN each create returns is kept, so the measured requests name
    packages as clients do.
 3. For each operation, in this order, run a fixed number of requests over the
    same threads and clients (counts at ``--requests-scale 1``):
