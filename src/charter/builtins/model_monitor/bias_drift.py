@@ -54,7 +54,7 @@ from .. import ClientError
 from ..clarify import config as clarify_config
 from ..clarify.analysis import bias_section
 from ..clarify.data import Dataset
-from .quality import _files, _host, _json_lines, _required, _write
+from .quality import _files, _host, _json_lines, _required, _within, _write
 from .capture import parse_time
 
 __all__ = ["run_bias_drift"]
@@ -74,16 +74,6 @@ def _request_row(record: Mapping[str, Any], features_attribute: str | None) -> l
     if len(rows) != 1:
         raise ValueError(f"a captured CSV request must hold one row of features; it holds {len(rows)}")
     return [model_quality.parse_label(cell) for cell in rows[0]]
-
-
-def _windowed(records, start, end):
-    for record in records:
-        stamp = (record.get("eventMetadata") or {}).get("inferenceTime")
-        if stamp and (start or end):
-            when = parse_time(str(stamp), "inferenceTime")
-            if (start and when < start) or (end and when >= end):
-                continue
-        yield record
 
 
 def _ranges(env: Mapping[str, str]) -> dict[str, Any]:
@@ -139,7 +129,7 @@ def run_bias_drift(root: Path, env: Mapping[str, str]) -> dict[str, Any]:
     except ValueError:
         raise ClientError(f"environment variable probability_threshold_attribute must be a number; got {threshold_text!r}") from None
 
-    captured = list(_windowed(_json_lines(_files(source), "dataset_source"), start, end))
+    captured = list(_within(_json_lines(_files(source), "dataset_source"), start, end))
     try:
         merged = model_quality.merge_ground_truth(
             captured, _json_lines(_files(truth), "ground_truth_source"),

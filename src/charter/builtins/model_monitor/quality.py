@@ -197,15 +197,20 @@ def _baseline_columns(settings: QualitySettings) -> tuple[list[Any], list[Any], 
     return y_true, y_pred, y_score
 
 
-def _captured(settings: QualitySettings) -> Iterator[dict[str, Any]]:
-    """Captured events within ``[start_time, end_time)``."""
-    for record in _json_lines(_files(settings.source), "dataset_source"):
+def _within(records: Iterator[dict[str, Any]], start: datetime | None, end: datetime | None) -> Iterator[dict[str, Any]]:
+    """The captured events of ``records`` whose inference time is within ``[start, end)``."""
+    for record in records:
         stamp = (record.get("eventMetadata") or {}).get("inferenceTime")
-        if stamp and (settings.start or settings.end):
+        if stamp and (start or end):
             when = parse_time(str(stamp), "inferenceTime")
-            if (settings.start and when < settings.start) or (settings.end and when >= settings.end):
+            if (start and when < start) or (end and when >= end):
                 continue
         yield record
+
+
+def _captured(settings: QualitySettings) -> Iterator[dict[str, Any]]:
+    """Captured events within ``[start_time, end_time)``."""
+    return _within(_json_lines(_files(settings.source), "dataset_source"), settings.start, settings.end)
 
 
 def quality_metrics(settings: QualitySettings, statistics: Mapping[str, Any], when: datetime) -> list[dict[str, Any]]:
