@@ -25,6 +25,8 @@ class Settings:
     root_secret_access_key: str | None = field(default=None, repr=False)
     # AWS services accept a request signed up to 15 minutes from their clock.
     max_clock_skew_seconds: int = 900
+    # The public datasets folder (shared/data) when it is not beside the checkout.
+    shared_data: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -46,6 +48,7 @@ class Settings:
             root_access_key_id=_env("CHARTER_ROOT_ACCESS_KEY_ID"),
             root_secret_access_key=_env("CHARTER_ROOT_SECRET_ACCESS_KEY"),
             max_clock_skew_seconds=int(_env("CHARTER_MAX_CLOCK_SKEW_SECONDS", "900")),
+            shared_data=Path(_env("CHARTER_SHARED_DATA")).resolve() if _env("CHARTER_SHARED_DATA") else None,
         )
         return replace(settings, **overrides) if overrides else settings
 
