@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DEFAULT_QUANTILES", "accuracy", "seasonal_naive"]
+__all__ = ["DEFAULT_QUANTILES", "accuracy", "m4_mase", "m4_scores", "m4_smape", "owa", "seasonal_naive"]
 
 DEFAULT_QUANTILES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -84,3 +84,53 @@ def _ffill(values: np.ndarray) -> np.ndarray:
     first = np.argmax(mask)
     filled[:first] = values[first]
     return filled
+
+
+# --------------------------------------------------------------------------
+# The M4 competition's point-forecast measures
+# --------------------------------------------------------------------------
+# Makridakis, Spiliotis & Assimakopoulos (2020), "The M4 Competition: 100,000 time series and
+# 61 forecasting methods", IJF 36(1), section 2.3; shared/data/m4-hourly/README.md gives the
+# definitions and the organisers' scores these reproduce.
+
+
+def m4_smape(actual: np.ndarray, forecast: np.ndarray) -> np.ndarray:
+    """sMAPE of each series: ``(200/h) Σ_t |y_t − ŷ_t| / (|y_t| + |ŷ_t|)`` over its h points.
+
+    ``actual`` and ``forecast`` are (series, h); returns (series,) in percent.
+    """
+    actual = np.asarray(actual, dtype=np.float64)
+    forecast = np.asarray(forecast, dtype=np.float64)
+    return 200.0 * np.mean(np.abs(actual - forecast) / (np.abs(actual) + np.abs(forecast)), axis=1)
+
+
+def m4_mase(history: list[np.ndarray], actual: np.ndarray, forecast: np.ndarray, season: int) -> np.ndarray:
+    """MASE of each series: its mean absolute error over the in-sample seasonal naive error.
+
+    ``MASE = mean_t |y_t − ŷ_t| / ((1/(n−m)) Σ_{t=m+1..n} |x_t − x_{t−m}|)`` with ``x`` the n
+    training values of the series and ``m`` = ``season`` (24 for M4's hourly series).
+    """
+    actual = np.asarray(actual, dtype=np.float64)
+    forecast = np.asarray(forecast, dtype=np.float64)
+    scale = np.array([np.mean(np.abs(x[season:] - x[:-season])) for x in map(np.asarray, history)])
+    return np.mean(np.abs(actual - forecast), axis=1) / scale
+
+
+def owa(smape: float, mase: float, smape_naive2: float, mase_naive2: float) -> float:
+    """Overall weighted average: ``½ (sMAPE / sMAPE_Naive2 + MASE / MASE_Naive2)`` of the set means."""
+    return 0.5 * (smape / smape_naive2 + mase / mase_naive2)
+
+
+def m4_scores(history, actual, forecast, season: int, naive2=None) -> dict[str, float]:
+    """The organisers' table row: mean sMAPE and MASE over the series, and OWA against ``naive2``.
+
+    ``naive2`` is the Naive2 forecast of the same series, (series, h); without it OWA is left out.
+    """
+    result = {
+        "sMAPE": float(m4_smape(actual, forecast).mean()),
+        "MASE": float(m4_mase(history, actual, forecast, season).mean()),
+    }
+    if naive2 is not None:
+        reference = m4_scores(history, actual, naive2, season)
+        result["OWA"] = owa(result["sMAPE"], result["MASE"], reference["sMAPE"], reference["MASE"])
+    return result
