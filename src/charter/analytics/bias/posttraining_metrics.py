@@ -176,7 +176,11 @@ FT_FEW_NEIGHBOURS = 1
 FT_FEW_ROWS = 9
 
 
-def FT(features, facet_d, positive_predicted, *, chunk_rows: int | None = None) -> float:
+# How FT finds the nearest group-a rows (see FT).
+FT_SEARCHES = ("auto", "clarify", "exact")
+
+
+def FT(features, facet_d, positive_predicted, *, search: str = "auto", chunk_rows: int | None = None) -> float:
     r"""Counterfactual Flip Test (FT).
 
     .. math:: FT = \frac{F^+ - F^-}{n_d}
@@ -190,15 +194,31 @@ def FT(features, facet_d, positive_predicted, *, chunk_rows: int | None = None) 
     two sets the other way round.)
 
     ``features`` is the numeric feature matrix (rows x columns) without the
-    facet, label and predicted label columns.  Among neighbours at exactly
-    the same distance the row that comes first in ``features`` is taken.
-    (Clarify's implementation leaves that choice to scikit-learn's KD-tree
-    traversal order, so on data with exact ties at the k-th distance --
-    duplicated rows of small integer features -- the two can differ; without
-    such ties they agree exactly.)  ``chunk_rows`` bounds how many distances
-    are held in memory at once (rows x group-a rows); the default keeps it
-    to about 4 million.
+    facet, label and predicted label columns.
+
+    Ties.  The definition does not say which rows are "the k nearest" when
+    more rows than places are left at the k-th distance, and on real tables
+    of small integer features (COMPAS: age and counts of priors) that is
+    common: for half of COMPAS's African-American defendants the tied rows
+    disagree in their predicted labels, so the choice moves FT by up to 0.08.
+    Clarify leaves the choice to scikit-learn's ``KNeighborsClassifier``
+    (``algorithm="auto"``, ``leaf_size=30``: a KD-tree, whose traversal order
+    decides).  ``search`` says how the neighbours are found here:
+
+    * ``"clarify"``: the same scikit-learn search with Clarify's settings, so
+      the value is Clarify's, ties included (needs scikit-learn);
+    * ``"exact"``: Charter's own exact search in numpy (no scikit-learn);
+      among rows at exactly the k-th distance the one that comes first in
+      ``features`` is taken.  Equal to ``"clarify"`` wherever no such tie
+      changes a vote;
+    * ``"auto"`` (default): ``"clarify"`` where scikit-learn is installed,
+      else ``"exact"``.
+
+    ``chunk_rows`` bounds how many distances the exact search holds in memory
+    at once (rows x group-a rows); the default keeps it to about 4 million.
     """
+    if search not in FT_SEARCHES:
+        raise ValueError(f"FT: search must be one of {', '.join(FT_SEARCHES)} (got {search!r})")
     facet_d = as_mask(facet_d, "facet_d")
     positive_predicted = as_mask(positive_predicted, "positive_predicted")
     if features is None:
@@ -225,10 +245,34 @@ def FT(features, facet_d, positive_predicted, *, chunk_rows: int | None = None) 
     train_x, train_y = features[~facet_d], positive_predicted[~facet_d]
     query_x, query_y = features[facet_d], positive_predicted[facet_d]
     k = FT_NEIGHBOURS if len(train_x) > FT_FEW_ROWS else FT_FEW_NEIGHBOURS
-    as_if_a = _nearest_neighbour_vote(train_x, train_y, query_x, k, chunk_rows)
+    if search == "auto":
+        search = "clarify" if _scikit_learn_neighbours() is not None else "exact"
+    if search == "clarify":
+        as_if_a = _clarify_neighbour_vote(train_x, train_y, query_x, k)
+    else:
+        as_if_a = _nearest_neighbour_vote(train_x, train_y, query_x, k, chunk_rows)
     flipped_to_negative = int(np.count_nonzero(query_y & ~as_if_a))
     flipped_to_positive = int(np.count_nonzero(~query_y & as_if_a))
     return divide(flipped_to_negative - flipped_to_positive, len(query_x))
+
+
+def _scikit_learn_neighbours():
+    """scikit-learn's ``KNeighborsClassifier``, or None where scikit-learn is not installed."""
+    try:
+        from sklearn.neighbors import KNeighborsClassifier
+    except ImportError:
+        return None
+    return KNeighborsClassifier
+
+
+def _clarify_neighbour_vote(train_x: np.ndarray, train_y: np.ndarray, query_x: np.ndarray, k: int) -> np.ndarray:
+    """The k-nearest-neighbour vote exactly as Clarify runs it (scikit-learn, Clarify's settings)."""
+    classifier = _scikit_learn_neighbours()
+    if classifier is None:
+        raise ValueError("FT: search='clarify' needs scikit-learn; install it or use search='exact'")
+    knn = classifier(n_neighbors=k, weights="uniform", algorithm="auto", leaf_size=30, p=2, metric="minkowski")
+    knn.fit(train_x, train_y)
+    return np.asarray(knn.predict(query_x), dtype=bool)
 
 
 def _squared_distances(block: np.ndarray, train: np.ndarray) -> np.ndarray:
