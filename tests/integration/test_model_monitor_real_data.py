@@ -145,3 +145,119 @@ def test_compas_random_split_raises_nothing(tmp_path):
     reference, live = halves(frame[columns], seed=3)
     out = baseline(tmp_path / "baseline", reference)
     assert violations(tmp_path / "monitor", out, live) == set()
+
+
+# --------------------------------------------------------------------------
+# Model quality: a model trained here on Adult's training split, monitored on its test split
+# --------------------------------------------------------------------------
+
+QUALITY = {"analysis_type": "MODEL_QUALITY", "problem_type": "BinaryClassification",
+           "inference_attribute": "prediction", "probability_attribute": "probability"}
+
+
+def _model_predictions(train, test, features):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    def encode(frame):
+        frame = frame[features].copy()
+        for column in frame.columns:
+            if frame[column].dtype.kind not in "iuf":
+                frame[column] = frame[column].astype("category")
+        return frame
+
+    categories = {c: sorted(train[c].dropna().unique()) for c in features if train[c].dtype.kind not in "iuf"}
+    x_train, x_test = encode(train), encode(test)
+    for column, values in categories.items():
+        x_train[column] = x_train[column].cat.set_categories(values)
+        x_test[column] = x_test[column].cat.set_categories(values)
+    model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
+    model.fit(x_train, (train["income"] == ">50K").astype(int))
+    return model.predict_proba(x_test)[:, 1]
+
+
+def _capture(root: Path, probability: np.ndarray, label: np.ndarray) -> None:
+    capture = root / "opt/ml/processing/input/endpoint/ep/AllTraffic/2026/01/05/10/capture.jsonl"
+    truth = root / "opt/ml/processing/groundtruth/2026/01/05/10/labels.jsonl"
+    capture.parent.mkdir(parents=True)
+    truth.parent.mkdir(parents=True)
+    capture.write_text("".join(json.dumps({
+        "captureData": {"endpointOutput": {
+            "observedContentType": "application/json", "mode": "OUTPUT", "encoding": "JSON",
+            "data": json.dumps({"prediction": int(p > 0.5), "probability": float(p)})}},
+        "eventMetadata": {"eventId": f"e-{i}", "inferenceId": f"id-{i}",
+                          "inferenceTime": f"2026-01-05T10:{i % 60:02d}:00Z"},
+        "eventVersion": "0",
+    }) + "\n" for i, p in enumerate(probability)))
+    truth.write_text("".join(json.dumps({
+        "groundTruthData": {"data": str(int(t)), "encoding": "CSV"},
+        "eventMetadata": {"eventId": f"id-{i}"}, "eventVersion": "0",
+    }) + "\n" for i, t in enumerate(label)))
+
+
+@pytest.fixture(scope="module")
+def quality(tmp_path_factory):
+    """Baseline on the first half of Adult's test split, the window on the second half."""
+    train, test = need(fairness.adult, "train"), need(fairness.adult, "test")
+    features = [c for c in fairness.ADULT_COLUMNS if c not in ("income", "fnlwgt")]
+    probability = _model_predictions(train, test, features)
+    weak = _model_predictions(train, test, ["age", "hours-per-week"])  # a much poorer model
+    label = (test["income"] == ">50K").to_numpy().astype(int)
+    middle = len(test) // 2
+    root = tmp_path_factory.mktemp("quality-baseline")
+    data = root / "opt/ml/processing/input/baseline_dataset_input/validation.csv"
+    data.parent.mkdir(parents=True)
+    data.write_text("label,probability,prediction\n" + "".join(
+        f"{t},{p:.6f},{int(p > 0.5)}\n" for t, p in zip(label[:middle], probability[:middle])))
+    container(root, {**QUALITY, "dataset_format": json.dumps({"csv": {"header": True}}),
+                     "dataset_source": "/opt/ml/processing/input/baseline_dataset_input",
+                     "output_path": "/opt/ml/processing/output", "ground_truth_attribute": "label"})
+    window = slice(middle, None)
+    return root / "opt/ml/processing/output", label[window], probability[window], weak[window]
+
+
+def _quality_window(root: Path, baseline_out: Path, probability, label):
+    _capture(root, probability, label)
+    target = root / "opt/ml/processing/baseline/constraints.json"
+    target.parent.mkdir(parents=True)
+    target.write_text((baseline_out / "constraints.json").read_text())
+    container(root, {
+        **QUALITY,
+        "dataset_format": json.dumps({"sagemakerCaptureJson": {"captureIndexNames": ["endpointOutput"]}}),
+        "dataset_source": "/opt/ml/processing/input/endpoint",
+        "ground_truth_source": "/opt/ml/processing/groundtruth",
+        "baseline_constraints": "/opt/ml/processing/baseline/constraints.json",
+        "output_path": "/opt/ml/processing/resultdata",
+        "start_time": "2026-01-05T10:00:00Z", "end_time": "2026-01-05T11:00:00Z",
+        "publish_cloudwatch_metrics": "Disabled",
+    })
+    out = root / "opt/ml/processing/resultdata"
+    stats = json.loads((out / "statistics.json").read_text())["binary_classification_metrics"]
+    found = json.loads((out / "constraint_violations.json").read_text())["violations"]
+    return stats, {v["metric_name"] for v in found}
+
+
+def test_model_quality_on_real_predictions_matches_scikit_learn(quality, tmp_path):
+    from sklearn import metrics as sk
+
+    baseline_out, label, probability, _ = quality
+    stats, violated = _quality_window(tmp_path, baseline_out, probability, label)
+    predicted = (probability > 0.5).astype(int)
+    assert stats["accuracy"]["value"] == pytest.approx(sk.accuracy_score(label, predicted), abs=1e-9)
+    assert stats["precision"]["value"] == pytest.approx(sk.precision_score(label, predicted), abs=1e-9)
+    assert stats["recall"]["value"] == pytest.approx(sk.recall_score(label, predicted), abs=1e-9)
+    assert stats["f1"]["value"] == pytest.approx(sk.f1_score(label, predicted), abs=1e-9)
+    assert stats["auc"]["value"] == pytest.approx(sk.roc_auc_score(label, probability), abs=1e-6)
+    assert stats["accuracy"]["value"] > 0.86  # gradient boosting on Adult: ~87% (adult.names: C4.5 84.5%)
+    # The suggested constraints are the baseline's own values (as SageMaker suggests them), so the
+    # same model on the other half violates exactly the metrics that came out lower there.
+    base = json.loads((baseline_out / "statistics.json").read_text())["binary_classification_metrics"]
+    lower = {m for m in ("accuracy", "precision", "recall", "f1", "auc") if stats[m]["value"] < base[m]["value"]}
+    assert lower & {"accuracy", "precision", "recall", "f1", "auc"} == violated & {"accuracy", "precision", "recall", "f1", "auc"}
+    assert all(abs(stats[m]["value"] - base[m]["value"]) < 0.02 for m in ("accuracy", "auc"))
+
+
+def test_model_quality_flags_a_poorer_model(quality, tmp_path):
+    baseline_out, label, _, weak = quality
+    stats, violated = _quality_window(tmp_path, baseline_out, weak, label)
+    assert stats["accuracy"]["value"] < 0.82
+    assert {"accuracy", "f1", "auc"} <= violated
