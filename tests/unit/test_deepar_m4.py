@@ -1,0 +1,34 @@
+"""Charter's DeepAR on real M4 hourly series (../shared/data/m4-hourly), scored as M4 scores.
+
+A CI-sized run: every tenth of the 414 hourly series, the official 48-step test values,
+a few seconds of training on one thread. benchmarks/deepar.py does the full comparison.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from real_data import need
+
+from charter.analytics.forecasting import metrics
+from charter.analytics.forecasting.deepar import DeepAR, DeepARConfig, Series
+from charter.datasets import m4
+
+torch.set_num_threads(1)
+
+
+def test_deepar_beats_naive2_on_m4_hourly_series():
+    data = need(m4.hourly).subset(range(0, 414, 10))
+    train = [Series(start, values) for start, values in zip(data.starts, data.train)]
+    config = DeepARConfig(time_freq="H", prediction_length=m4.HORIZON, context_length=7 * 24, epochs=80,
+                          num_cells=40, num_layers=2, mini_batch_size=64, learning_rate=3e-3, seed=0)
+    model = DeepAR(config).fit(train, max_batches_per_epoch=40)
+    point = np.median(model.forecast(train, 100, seed=0), axis=1)
+    naive2 = data.benchmark_forecast("Naive2")
+    ours = metrics.m4_scores(data.train, data.test, point, m4.SEASON, naive2=naive2)
+    snaive = metrics.m4_scores(data.train, data.test, data.benchmark_forecast("sNaive"), m4.SEASON, naive2=naive2)
+    # Better than M4's reference benchmark on both measures.
+    assert ours["OWA"] < 1.0 and ours["sMAPE"] < 18.0
+    # Seasonal naive is strong on hourly data (published OWA 0.627): at this budget Charter's
+    # sMAPE comes within 6% of it, its MASE does not yet (see the note on issue 10).
+    assert ours["sMAPE"] < 1.06 * snaive["sMAPE"]
