@@ -4,7 +4,9 @@ Run from the repository root (see benchmarks/README.md)::
 
     .venv/bin/python benchmarks/deepar.py --quick                 # smoke run (< 1 min with --only charter)
     .venv/bin/python benchmarks/deepar.py                         # electricity-like and M4-hourly-like
-    .venv/bin/python benchmarks/deepar.py --train train.jsonl --test test.jsonl --windows 7   # real data
+    .venv/bin/python benchmarks/deepar.py --train train.jsonl --test test.jsonl --windows 7   # your data
+    .venv/bin/python benchmarks/deepar.py --dataset m4-hourly --seeds 3 --epochs 80 --batches-per-epoch 40 \
+        --batch-size 64 --learning-rate 3e-3 --context-length 168           # real M4 hourly (README)
 
 Method
 ------
@@ -17,6 +19,12 @@ Method
      the DeepAR paper's electricity protocol;
    - M4-hourly-like: 414 hourly series of 700-960 points, prediction and context length
      48 (M4's hourly horizon), one evaluation window (the last 48 points), as in M4.
+
+   ``--dataset m4-hourly`` is the real competition set from ``../shared/data/m4-hourly``: the
+   414 training series with their start dates, the official 48-step test values as the one
+   evaluation window.  Besides the table above it prints the M4 organisers' measures (sMAPE,
+   MASE with m = 24, OWA against the official Naive2 forecasts) of each method's median
+   forecast, next to the published sNaive, Naive2 and winner's scores.
 
    With ``--train``/``--test`` (SageMaker DeepAR JSON Lines; only ``start`` and ``target``
    are used) the test series are the full series and the train file is used as given.
@@ -353,6 +361,16 @@ def load_dataset(args, name: str):
         train = read_jsonl(args.train)
         P = args.prediction_length or 24
         return (Path(args.test).stem, args.freq, P, args.context_length or P, args.windows or 1, train, test)
+    if name == "m4-hourly":  # the real competition data: train, then the official 48-step test
+        from charter.datasets import m4
+
+        data = m4.hourly()
+        if args.series:
+            data = data.subset(range(args.series))
+        starts = [str(s) for s in data.starts]
+        train = [(s, list(x)) for s, x in zip(starts, data.train)]
+        test = [(s, list(x) + list(y)) for s, x, y in zip(starts, data.train, data.test)]
+        return ("m4-hourly (real)", "H", m4.HORIZON, args.context_length or m4.HORIZON, 1, train, test)
     from charter.analytics.forecasting.synthetic import electricity_like, m4_hourly_like
 
     if name == "electricity":
@@ -397,6 +415,31 @@ def score(evals, samples) -> dict:
     return accuracy(actual, samples)
 
 
+M4_MEASURES = ("sMAPE", "MASE", "OWA")
+
+
+def m4_scorer(series: int | None):
+    """Scores a (series, paths, 48) sample array as the M4 organisers score point forecasts.
+
+    The point forecast is the median of the sample paths; OWA is relative to the official Naive2.
+    """
+    import numpy as np
+
+    from charter.analytics.forecasting.metrics import m4_scores
+    from charter.datasets import m4
+
+    data = m4.hourly()
+    if series:
+        data = data.subset(range(series))
+    naive2 = data.benchmark_forecast("Naive2")
+
+    def scorer(samples) -> dict:
+        point = np.median(np.asarray(samples, dtype=np.float64), axis=1)
+        return m4_scores(data.train, data.test, point, m4.SEASON, naive2=naive2)
+
+    return scorer
+
+
 def _mean(values):
     values = [v for v in values if v is not None]
     return sum(values) / len(values) if values else None
@@ -417,8 +460,9 @@ METRICS = ("mean_wQuantileLoss", "ND", "RMSE", "NRMSE")
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", choices=["electricity", "m4"], action="append",
-                        help="synthetic set(s) to run (repeatable; default both)")
+    parser.add_argument("--dataset", choices=["electricity", "m4", "m4-hourly"], action="append",
+                        help="electricity, m4: synthetic sets; m4-hourly: the real M4 hourly data in "
+                             "../shared/data (repeatable; default electricity and m4)")
     parser.add_argument("--train", help="training series, SageMaker DeepAR JSON Lines (with --test)")
     parser.add_argument("--test", help="full series to evaluate on, JSON Lines (with --train)")
     parser.add_argument("--freq", default="H", help="time_freq of --train/--test data (default H)")
@@ -496,11 +540,19 @@ def main() -> int:
             t0 = time.perf_counter()
             naive = seasonal_naive([np.asarray(h, dtype=np.float64) for _, h, _ in evals], season, P)
             naive_s = time.perf_counter() - t0
+            m4_score = m4_scorer(args.series) if name == "m4-hourly" else None
             entry = {"freq": freq, "series": len(train), "prediction_length": P, "context_length": C,
                      "windows": windows, "evaluation_windows": len(evals), "epochs": epochs,
                      "batches_per_epoch": batches, "charter_batches_per_epoch": natural,
                      "batch_size": args.batch_size, "season": season,
                      "seasonal_naive": {"metrics": score(evals, naive), "infer_seconds": naive_s}, "runs": {}}
+            if m4_score:
+                from charter.datasets import m4
+
+                published = m4.published_scores()
+                entry["m4"] = {"seasonal_naive": m4_score(naive),
+                               "published": {k: {m: float(published.loc[k, f"hourly_{m}"]) for m in M4_MEASURES}
+                                             for k in ("Naive2", "sNaive", "118")}}
             results[label] = entry
             spec_base = {"dataset": label, "train": str(train_path), "test": str(test_path), "freq": freq,
                          "prediction_length": P, "context_length": C, "windows": windows, "epochs": epochs,
@@ -523,6 +575,8 @@ def main() -> int:
                     else:
                         samples = np.load(run.pop("samples_path"))
                         run["metrics"] = score(evals, samples)
+                        if m4_score:
+                            run["m4"] = m4_score(samples)
                         times = [e["seconds"] for e in run["epochs"]]
                         run["seconds_per_epoch"] = statistics.median(times)
                         run["seconds_per_epoch_mean"] = _mean(times)
@@ -561,6 +615,10 @@ def main() -> int:
                 "metrics_range": {k: [min(r["metrics"][k] for r in ok), max(r["metrics"][k] for r in ok)]
                                   for k in METRICS},
             }
+            if "m4" in entry:
+                entry["summary"][method]["m4"] = {k: _mean([r["m4"][k] for r in ok]) for k in M4_MEASURES}
+                entry["summary"][method]["m4_range"] = {k: [min(r["m4"][k] for r in ok), max(r["m4"][k] for r in ok)]
+                                                        for k in M4_MEASURES}
         ch, gl = entry["summary"].get("charter"), entry["summary"].get("gluonts")
         entry["ratios"] = {}
         if ch and gl:
@@ -603,6 +661,27 @@ def main() -> int:
                   "infer s/1k: forecasting 1,000 series with all sample paths; best loss: the best epoch's mean "
                   "training NLL; mean wQL: mean_wQuantileLoss (seasonal naive's is that of one point path, season "
                   + "/".join(sorted({str(e["season"]) for e in results.values()})) + ").")
+    for label, entry in results.items():
+        if "m4" not in entry:
+            continue
+        m4_table = Table(title=f"{label}: M4 measures of the median forecast (OWA against the official Naive2); "
+                               f"means over {args.seeds} seed(s), range in brackets")
+        for col in ("method", *M4_MEASURES):
+            m4_table.add_column(col, justify="left" if col == "method" else "right")
+        for method, title in (("charter", "Charter DeepAR"), ("gluonts", "GluonTS DeepAR")):
+            s_ = entry["summary"].get(method)
+            if s_:
+                m4_table.add_row(title, *(f"{s_['m4'][k]:.3f} [{s_['m4_range'][k][0]:.3f}-{s_['m4_range'][k][1]:.3f}]"
+                                          for k in M4_MEASURES))
+        m4_table.add_row("seasonal naive (Charter's)", *(f"{entry['m4']['seasonal_naive'][k]:.3f}" for k in M4_MEASURES))
+        for key, title in (("sNaive", "published sNaive"), ("Naive2", "published Naive2"),
+                           ("118", "published winner (118 Smyl)")):
+            m4_table.add_row(title, *(f"{entry['m4']['published'][key][k]:.3f}" for k in M4_MEASURES))
+        ch, gl = entry["summary"].get("charter"), entry["summary"].get("gluonts")
+        if ch and gl:
+            m4_table.add_row("[bold]ratio Charter / GluonTS[/]", *(f"[bold]{_fmt(_ratio(ch['m4'][k], gl['m4'][k]), 3)}"
+                                                                   for k in M4_MEASURES))
+        console.print(m4_table)
     console.print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; {os.cpu_count()} CPUs")
 
     versions = {m: runs[0].get("versions") for e in results.values() for m, runs in e["runs"].items()
