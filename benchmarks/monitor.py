@@ -5,6 +5,7 @@ Run from the repository root (see benchmarks/README.md)::
     .venv/bin/python benchmarks/monitor.py --quick       # smoke run (100,000 x 20, ~1 min)
     .venv/bin/python benchmarks/monitor.py               # full run: 1,000,000 rows x 50 features
     .venv/bin/python benchmarks/monitor.py --peer-python /path/to/python   # peers elsewhere
+    .venv/bin/python benchmarks/monitor.py --dataset adult  # UCI Adult replicated to 1,000,000 rows
 
 Method
 ------
@@ -16,6 +17,9 @@ Method
    features are drifted: three numeric features shifted by half a standard deviation, one
    scaled by 2 about its mean, and two categorical features given a new category on 15%
    of the rows.
+   With ``--dataset adult`` the tables are UCI Adult from ``../shared/data`` instead (15
+   columns; see ``adult_tables``): each half of a random split replicated to ``--rows`` rows,
+   the current one with ``age`` and ``hours-per-week`` shifted and a new ``workclass``.
 2. Tasks, each in a fresh subprocess (so imports, caches and the memory high-water mark of
    one library never touch another's):
 
@@ -143,14 +147,49 @@ def make_table(rows: int, n_features: int, seed: int, drift: bool):
     return pa.table(columns, names=names)
 
 
-def write_data(rows: int, n_features: int, seed: int, workdir: Path) -> tuple[str, str, float]:
+# What the Adult current table changes, by construction.
+ADULT_DRIFT = {"age": "shift +5 years", "hours-per-week": "shift +6 hours",
+               "workclass": "new category on 15% of rows"}
+
+
+def adult_tables(rows: int, seed: int):
+    """UCI Adult (../shared/data) replicated to ``rows`` rows: baseline and drifted current.
+
+    The 48,842 rows are split at random in two halves; each table draws ``rows`` rows with
+    replacement from its own half, so an undrifted current table differs from the baseline
+    only by sampling. The current table then gets ``ADULT_DRIFT``.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    from charter.datasets import fairness
+
+    frame = fairness.adult("all")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(frame))
+    halves = order[: len(frame) // 2], order[len(frame) // 2:]
+    baseline = frame.iloc[rng.choice(halves[0], rows)].reset_index(drop=True)
+    current = frame.iloc[rng.choice(halves[1], rows)].reset_index(drop=True)
+    current["age"] = current["age"] + 5
+    current["hours-per-week"] = current["hours-per-week"] + 6
+    current["workclass"] = current["workclass"].astype(object)
+    current.loc[rng.random(rows) < 0.15, "workclass"] = "Gig-economy"
+    return (pa.Table.from_pandas(baseline, preserve_index=False),
+            pa.Table.from_pandas(current, preserve_index=False))
+
+
+def write_data(rows: int, n_features: int, seed: int, workdir: Path, dataset: str = "synthetic"):
     import pyarrow.parquet as pq
 
     start = time.perf_counter()
     baseline = workdir / "baseline.parquet"
     current = workdir / "current.parquet"
-    pq.write_table(make_table(rows, n_features, seed, drift=False), baseline, row_group_size=131072)
-    pq.write_table(make_table(rows, n_features, seed + 1, drift=True), current, row_group_size=131072)
+    if dataset == "adult":
+        tables = adult_tables(rows, seed)
+    else:
+        tables = make_table(rows, n_features, seed, drift=False), make_table(rows, n_features, seed + 1, drift=True)
+    pq.write_table(tables[0], baseline, row_group_size=131072)
+    pq.write_table(tables[1], current, row_group_size=131072)
     return str(baseline), str(current), time.perf_counter() - start
 
 
@@ -367,6 +406,8 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=None, help="rows per table (default 1000000)")
     parser.add_argument("--features", type=int, default=None, help="features per table (default 50)")
     parser.add_argument("--quick", action="store_true", help="100,000 rows x 20 features")
+    parser.add_argument("--dataset", choices=["synthetic", "adult"], default="synthetic",
+                        help="adult: UCI Adult from ../shared/data replicated to --rows rows (15 columns)")
     parser.add_argument("--peer-python", default=None,
                         help="interpreter with evidently and whylogs (default: /tmp/bench-venv/bin/python "
                              "or this one, whichever can import the peer)")
@@ -386,12 +427,12 @@ def main() -> int:
 
     console = Console(width=max(Console().width, 130))
     rows = args.rows or (100_000 if args.quick else 1_000_000)
-    features = args.features or (20 if args.quick else 50)
+    features = 15 if args.dataset == "adult" else args.features or (20 if args.quick else 50)
     libraries = args.only or ["charter", "evidently", "whylogs"]
     workdir = Path(tempfile.mkdtemp(prefix="charter-monitor-bench-"))
     try:
-        console.print(f"generating {rows:,} x {features} baseline and drifted current tables ...")
-        baseline, current, gen_s = write_data(rows, features, args.seed, workdir)
+        console.print(f"generating {rows:,} x {features} {args.dataset} baseline and drifted current tables ...")
+        baseline, current, gen_s = write_data(rows, features, args.seed, workdir, args.dataset)
         sizes = {p: os.path.getsize(p) / 2**20 for p in (baseline, current)}
         console.print(f"  written in {gen_s:.1f} s ({sum(sizes.values()):.0f} MiB of Parquet)")
         spec = {"baseline": baseline, "current": current, "repeat": args.repeat}
@@ -433,7 +474,7 @@ def main() -> int:
             "memory_ratio": (peer["peak_mb"] / ch["peak_mb"]) if ok and ch_ok and ch.get("peak_mb") else None,
         })
 
-    table = Table(title=f"Model Monitor: {rows:,} rows x {features} features, baseline + current "
+    table = Table(title=f"Model Monitor, {args.dataset}: {rows:,} rows x {features} features, baseline + current "
                         f"(ratio = peer / Charter; above 1 = Charter faster / smaller)")
     for col in ("task", "Charter s", "peer s", "ratio", "Charter peak MB", "peer peak MB", "MB ratio"):
         table.add_column(col, justify="left" if col == "task" else "right")
@@ -445,7 +486,7 @@ def main() -> int:
                       _fmt_mb(ch if ch_ok else None), _fmt_mb(peer if "error" not in peer else None),
                       "-" if r["memory_ratio"] is None else f"{r['memory_ratio']:.1f}x")
     console.print(table)
-    truth = drifted_features(features)
+    truth = ADULT_DRIFT if args.dataset == "adult" else drifted_features(features)
     console.print(f"drifted by construction: {', '.join(sorted(truth))}")
     if ch_ok:
         console.print(f"Charter flagged (drift/domain checks): {', '.join(ch['detail']['flagged']) or 'none'}")
@@ -462,7 +503,7 @@ def main() -> int:
                   f"{os.cpu_count()} CPUs")
 
     out = {
-        "rows": rows, "features": features, "seed": args.seed, "repeat": args.repeat,
+        "dataset": args.dataset, "rows": rows, "features": features, "seed": args.seed, "repeat": args.repeat,
         "parquet_mib": sum(sizes.values()), "generate_seconds": gen_s,
         "drifted_by_construction": truth, "table": rows_out, "results": results,
         "load_average": {"before": load_before, "after": load_after},
