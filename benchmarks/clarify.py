@@ -5,9 +5,16 @@ Run from the repository root (see benchmarks/README.md)::
     .venv/bin/python benchmarks/clarify.py              # full run: 1,000,000 rows (~5-10 min on 2 cores)
     .venv/bin/python benchmarks/clarify.py --quick      # smoke run (~30 s)
     .venv/bin/python benchmarks/clarify.py --skip-shap  # bias only
+    .venv/bin/python benchmarks/clarify.py --dataset adult    # the real tables of ../shared/data:
+    .venv/bin/python benchmarks/clarify.py --dataset german   #   adult, german, compas (whole
+    .venv/bin/python benchmarks/clarify.py --dataset compas   #   tables, a few minutes each)
 
 Method
 ------
+``--dataset synthetic`` (the default) is the scale-up described in 1 and 2;
+``--dataset adult|german|compas`` runs the same comparison on a real table of
+``../shared/data`` (see "Real tables" below).
+
 1. Bias.  The data is the seeded Adult-like table of the unit tests
    (``tests/unit/synthetic_credit.adult``) generated at ``--rows`` rows: label
    ``income`` (positive ">50K"), prediction ``income_pred``, numeric features
@@ -60,6 +67,24 @@ Method
    ``benchmarks/results/clarify.json``.  Exit status 1 if any bias report
    disagrees.
 
+Real tables
+-----------
+``--dataset adult`` (48,842 rows, train and test files), ``german`` (1,000) or
+``compas`` (6,172, ProPublica's filter), loaded with ``charter.datasets.fairness``.
+Text columns are given to both libraries as a Clarify job reading the CSV sees
+them (Adult's missing values spelt ``?``).  Post-training predictions come from
+a model fitted here on a training split (Adult's train file, 70% of the others)
+and applied to the whole table; for COMPAS they are ProPublica's binarisation
+of the score (``score_text`` Medium/High = predicted 1; favourable label 0).
+Reports (``REAL_TASKS``): Adult sex=Female and race (5 values), German credit
+age > 25 and personal_status_sex (4 values), COMPAS race (6 values) and
+sex=Female, each pre- and post-training with all metrics, FT on the table's
+numeric columns.  SHAP: a HistGradientBoostingClassifier on the table's
+features (text coded by sorted value, declared categorical), fitted on the
+training split, explaining ``--shap-rows`` held-out rows (default 1,000, or
+all 300 for German credit) with the same 1-row k-means baseline in both
+libraries, exactly as in 2.
+
 Caveats
 -------
 - One machine, shared with whatever else runs on it: the load average is
@@ -106,6 +131,29 @@ BIAS_TASKS = [
     ("pre_race", "pre-training, race (5 values)", "race", None, PRE, "marital_status"),
     ("post_race", "post-training, race (5 values)", "race", None, POST, "marital_status"),
 ]
+
+# The real tables: (label, positive label values, predicted label column, FT features, tasks).
+REAL_TASKS = {
+    "adult": [
+        ("pre_sex", "pre-training, sex (binary)", "sex", ["Female"], PRE, "occupation"),
+        ("post_sex", "post-training, sex (binary)", "sex", ["Female"], POST, "occupation"),
+        ("pre_race", "pre-training, race (5 values)", "race", None, PRE, "marital-status"),
+        ("post_race", "post-training, race (5 values)", "race", None, POST, "marital-status"),
+    ],
+    "german": [
+        ("pre_age", "pre-training, age > 25 (continuous)", "age", [25], PRE, "purpose"),
+        ("post_age", "post-training, age > 25 (continuous)", "age", [25], POST, "purpose"),
+        ("pre_status", "pre-training, personal_status_sex (4 values)", "personal_status_sex", None, PRE, "purpose"),
+        ("post_status", "post-training, personal_status_sex (4 values)", "personal_status_sex", None, POST,
+         "purpose"),
+    ],
+    "compas": [
+        ("pre_race", "pre-training, race (6 values)", "race", None, PRE, "age_cat"),
+        ("post_race", "post-training, race (6 values)", "race", None, POST, "age_cat"),
+        ("pre_sex", "pre-training, sex (binary)", "sex", ["Female"], PRE, "age_cat"),
+        ("post_sex", "post-training, sex (binary)", "sex", ["Female"], POST, "age_cat"),
+    ],
+}
 
 QUICK = {"rows": 20_000, "shap_rows": 50, "train_rows": 5_000, "repeat": 1}
 
@@ -188,7 +236,12 @@ def _measure(run, full, warm_up, repeat: int, budget: float) -> dict:
 def _bias_worker(spec: dict) -> dict:
     import synthetic_credit
 
-    data = synthetic_credit.adult(spec["rows"], seed=spec["seed"])
+    if spec.get("table"):
+        with open(spec["table"], "rb") as handle:
+            data = pickle.load(handle)
+    else:
+        data = synthetic_credit.adult(spec["rows"], seed=spec["seed"])
+    features = [f for f in data.features if f != spec["facet"]]
     if spec["rows_limit"]:
         data = data.head(spec["rows_limit"])
     facet, values, stage, group = spec["facet"], spec["values"], spec["stage"], spec["group"]
@@ -207,7 +260,7 @@ def _bias_worker(spec: dict) -> dict:
                 stage=stage,
                 predicted_label=data[data.predicted] if stage == POST else None,
                 group_variable=data[group] if group else None,
-                features=np.column_stack([data[f] for f in data.features]) if use_features else None,
+                features=np.column_stack([data[f] for f in features]) if use_features else None,
                 methods=methods,
             )
 
@@ -221,7 +274,7 @@ def _bias_worker(spec: dict) -> dict:
                 facet_values=values,
                 stage=stage,
                 group=group,
-                features=data.features if use_features else None,
+                features=features if use_features else None,
                 methods=methods,
             )
 
@@ -270,6 +323,76 @@ def _shap_worker(spec: dict) -> dict:
     np.save(spec["values_out"], values)
     measured["result"] = {"expected_value": expected}
     return measured
+
+
+# --------------------------------------------------------------------------
+# The real tables of ../shared/data
+# --------------------------------------------------------------------------
+
+ADULT_NUMERIC = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
+GERMAN_NUMERIC = ["duration", "credit_amount", "installment_rate", "residence_since", "age", "existing_credits",
+                  "num_dependents"]  # fmt: skip
+COMPAS_NUMERIC = ["age", "priors_count", "juv_fel_count", "juv_misd_count", "juv_other_count"]
+COMPAS_FEATURES = ["sex", "age", "race", "juv_fel_count", "juv_misd_count", "juv_other_count", "priors_count",
+                   "c_charge_degree"]  # fmt: skip
+
+
+def _coded(frame, features: list[str]) -> tuple[np.ndarray, list[bool]]:
+    """Features as a float matrix, text coded by its sorted values; which columns are text."""
+    import pandas as pd
+
+    text = [frame[c].dtype.kind not in "biuf" for c in features]
+    columns = [
+        pd.Categorical(frame[c], categories=sorted(frame[c].unique())).codes.astype(np.float64)
+        if is_text else frame[c].to_numpy(dtype=np.float64)
+        for c, is_text in zip(features, text)
+    ]
+    return np.column_stack(columns), text
+
+
+def real_table(name: str, seed: int) -> dict:
+    """The bias table (with a trained model's predictions) and the SHAP inputs of one real data set."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from synthetic_credit import Dataset  # the named-columns table the oracle reads
+
+    from charter.datasets import fairness
+
+    if name == "adult":
+        table = fairness.adult("all")
+        train = np.arange(len(table)) < len(fairness.adult("train"))
+        label, positive, numeric = "income", [">50K"], ADULT_NUMERIC
+        features = [c for c in table.columns if c != "income"]
+    elif name == "german":
+        table = fairness.german()
+        train = np.random.default_rng(seed).permutation(len(table)) < 700
+        label, positive, numeric = "class", [1], GERMAN_NUMERIC
+        features = [c for c in table.columns if c not in ("class", "sex")]
+    else:
+        table = fairness.compas()
+        train = np.random.default_rng(seed).permutation(len(table)) < round(0.7 * len(table))
+        label, positive, numeric = "two_year_recid", [0], COMPAS_NUMERIC
+        features = COMPAS_FEATURES
+    for column in table.columns:  # as a Clarify job reading the CSV sees text: missing is "?"
+        if table[column].dtype.kind not in "biuf":
+            table[column] = table[column].fillna("?")
+    X, text = _coded(table, features)
+    y = (table[label] == positive[0]).to_numpy()
+    model = HistGradientBoostingClassifier(categorical_features=text, random_state=seed).fit(X[train], y[train])
+    if name == "compas":
+        predicted = (table["score_text"] != "Low").astype(np.int64).to_numpy()  # ProPublica: Medium/High = 1
+    else:
+        labels = np.array([positive[0], table[label][table[label] != positive[0]].iloc[0]], dtype=object)
+        predicted = labels[(~model.predict(X)).astype(int)]
+        predicted = predicted.astype(table[label].dtype) if table[label].dtype.kind in "iu" else predicted
+    columns = {
+        c: table[c].to_numpy() if table[c].dtype.kind in "biuf" else table[c].to_numpy(dtype=object)
+        for c in table.columns
+    }
+    columns["predicted"] = predicted
+    return {
+        "data": Dataset(name, columns, label, positive, "predicted", numeric),
+        "shap": {"train": X[train], "y": y[train], "rows": X[~train], "feature_names": features, "text": text},
+    }
 
 
 def worker_main(spec_path: str) -> int:
@@ -349,16 +472,16 @@ def _versions() -> dict:
     return found
 
 
-def run_bias(args, workdir: Path, console) -> list[dict]:
+def run_bias(args, workdir: Path, console, table: str | None = None, task_list=BIAS_TASKS) -> list[dict]:
     rows_out = []
     tasks = []
-    for key, label, facet, values, stage, group in BIAS_TASKS:
+    for key, label, facet, values, stage, group in task_list:
         if stage == POST and args.ft_rows:
             tasks.append((key, label + ", no FT", facet, values, stage, group, ALL_POST_BUT_FT, 0))
         else:
             tasks.append((key, label, facet, values, stage, group, ["all"], 0))
     if args.ft_rows:
-        for key, label, facet, values, stage, group in BIAS_TASKS:
+        for key, label, facet, values, stage, group in task_list:
             if stage == POST:
                 tasks.append(
                     (f"ft_{key.split('_')[1]}", f"FT only, {label.split(', ')[1]}, {args.ft_rows:,} rows",
@@ -370,7 +493,7 @@ def run_bias(args, workdir: Path, console) -> list[dict]:
             spec = {
                 "kind": "bias", "task": key, "library": library, "rows": args.rows, "rows_limit": limit,
                 "seed": args.seed, "facet": facet, "values": values, "stage": stage, "group": group,
-                "methods": methods, "repeat": args.repeat, "budget": args.budget,
+                "methods": methods, "repeat": args.repeat, "budget": args.budget, "table": table,
             }
             console.print(f"  {label}: {library} ...", end="")
             measured[library] = _run_worker(spec, workdir, args.timeout)
@@ -393,16 +516,24 @@ def run_bias(args, workdir: Path, console) -> list[dict]:
     return rows_out
 
 
-def run_shap(args, workdir: Path, console) -> dict:
-    from explain import FEATURES, make_adult  # benchmarks/explain.py
+def run_shap(args, workdir: Path, console, real: dict | None = None) -> dict:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from threadpoolctl import threadpool_limits
 
     from charter.analytics.explain import compute_baseline
 
-    X, y = make_adult(args.train_rows + args.shap_rows, seed=args.seed)
-    X_train, y_train, rows = X[: args.train_rows], y[: args.train_rows], X[args.train_rows :]
-    model = HistGradientBoostingClassifier(max_iter=100, random_state=args.seed).fit(X_train, y_train)
+    if real is None:
+        from explain import FEATURES, make_adult  # benchmarks/explain.py
+
+        X, y = make_adult(args.train_rows + args.shap_rows, seed=args.seed)
+        X_train, y_train, rows = X[: args.train_rows], y[: args.train_rows], X[args.train_rows :]
+        text = None
+    else:
+        FEATURES, X_train, y_train, text = real["feature_names"], real["train"], real["y"], real["text"]
+        rows = real["rows"][: args.shap_rows]
+        args.shap_rows, args.train_rows = len(rows), len(X_train)
+    model = HistGradientBoostingClassifier(max_iter=100, random_state=args.seed, categorical_features=text)
+    model.fit(X_train, y_train)
     baseline, weights = compute_baseline(X_train, 1, seed=args.seed)
     inputs = workdir / "shap-inputs.pkl"
     with open(inputs, "wb") as handle:
@@ -455,7 +586,7 @@ def render(results: dict):
 
     table = Table(
         title=f"Clarify: Charter vs smclarify {results['versions']['smclarify']} / shap {results['versions']['shap']}"
-        f" ({results['rows']:,} rows for bias)"
+        f" ({results.get('dataset', 'synthetic')}: {results['rows']:,} rows for bias)"
     )
     for name, justify in [("task", "left"), ("Charter s", "right"), ("peer s", "right"), ("ratio", "right"),
                           ("Charter peak MB", "right"), ("peer peak MB", "right"), ("agreement", "left")]:
@@ -512,7 +643,10 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=20.0, help="stop repeating a task after this many seconds")
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up on one worker after this many seconds")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "clarify.json"))
+    parser.add_argument("--dataset", choices=["synthetic", "adult", "german", "compas"], default="synthetic",
+                        help="the synthetic scale-up (default) or a real table of ../shared/data")
+    parser.add_argument("--output", default=None,
+                        help="results file (default benchmarks/results/clarify.json, or clarify-DATASET.json)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -522,18 +656,28 @@ def main() -> int:
     for name, value in preset.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
+    if args.output is None:
+        suffix = "" if args.dataset == "synthetic" else f"-{args.dataset}"
+        args.output = str(ROOT / "benchmarks" / "results" / f"clarify{suffix}.json")
+    real = None
+    if args.dataset != "synthetic":
+        real = real_table(args.dataset, args.seed)
+        args.rows = len(real["data"])
+        args.shap_rows = min(args.shap_rows, len(real["shap"]["rows"]))
 
     from rich.console import Console
 
     console = Console() if sys.stdout.isatty() else Console(width=200)
     load_before = _load()
     started = time.perf_counter()
+    what = "Adult-like" if real is None else f"real {args.dataset}"
     console.print(
-        f"Clarify benchmark: bias on {args.rows:,} Adult-like rows"
+        f"Clarify benchmark: bias on {args.rows:,} {what} rows"
         + ("" if args.skip_shap else f", SHAP on {args.shap_rows:,} rows")
         + f"; {os.cpu_count()} CPUs, load average {load_before} (1/5/15 min)"
     )
     results = {
+        "dataset": args.dataset,
         "rows": args.rows,
         "shap_rows": None if args.skip_shap else args.shap_rows,
         "ft_rows": args.ft_rows or None,
@@ -548,10 +692,15 @@ def main() -> int:
     out = Path(args.output)
     with tempfile.TemporaryDirectory(prefix="clarify-bench-") as tmp:
         workdir = Path(tmp)
+        table, tasks = None, BIAS_TASKS
+        if real is not None:
+            table, tasks = str(workdir / "table.pkl"), REAL_TASKS[args.dataset]
+            with open(table, "wb") as handle:
+                pickle.dump(real["data"], handle)
         if not args.skip_bias:
-            results["tasks"].extend(run_bias(args, workdir, console))
+            results["tasks"].extend(run_bias(args, workdir, console, table, tasks))
         if not args.skip_shap:
-            results["tasks"].append(run_shap(args, workdir, console))
+            results["tasks"].append(run_shap(args, workdir, console, None if real is None else real["shap"]))
     results["load_average_after"] = _load()
     results["total_s"] = time.perf_counter() - started
 
