@@ -55,6 +55,12 @@ def test_compas_with_propublicas_filter():
     assert not {"name", "first", "last", "dob", "decile_score.1"} & set(frame.columns)
     black = frame[frame["race"] == "African-American"]
     assert len(black) == 3_175 and round(black["two_year_recid"].mean(), 3) == 0.523
+    # The README's oracle values: high risk (score_text not Low) among those who did not / did reoffend.
+    for race, fpr, fnr in (("African-American", 0.423, 0.285), ("Caucasian", 0.220, 0.496)):
+        group = frame[frame["race"] == race]
+        high = group["score_text"] != "Low"
+        assert round(high[group["two_year_recid"] == 0].mean(), 3) == fpr
+        assert round((~high)[group["two_year_recid"] == 1].mean(), 3) == fnr
 
 
 def test_m4_hourly_as_documented():
