@@ -645,12 +645,16 @@ def iter_batches(
                     column_names=None if headers is False else list(headers),
                     autogenerate_column_names=headers is False,
                 )
-            # All columns as text; empty fields are missing.
+            # All columns as text; empty fields, and only those, are missing (Spark's CSV
+            # reader, which the prebuilt analyzer uses, has nullValue "" by default).  Arrow's
+            # default null markers would also turn text such as "NA" or "N/A" into missing
+            # values: COMPAS's violent-recidivism file has score_text "N/A", a category.
             probe = pacsv.open_csv(path, read_options=read_opts)
             col_names = probe.schema.names
             probe.close()
             convert = pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in col_names},
+                null_values=[""],
                 strings_can_be_null=True,
             )
             reader = pacsv.open_csv(path, read_options=read_opts, convert_options=convert)
