@@ -5,6 +5,12 @@ A deterministic synthetic dataset (20k rows, 8 mixed features, prediction first)
 then endpoint data capture from the same distribution must raise no violation, and capture
 with a shifted numeric mean and an unseen category must raise baseline_drift_check and
 categorical_values_check, emit CloudWatch metric data and draw a report.
+
+The data are synthetic on purpose: the capture carries what the real sets cannot, base64 and CSV
+encodings in turn, a prediction in endpointOutput joined to the features in endpointInput, and
+garbage just outside the monitoring hour that must be ignored.  The data quality checks on the
+real Adult and COMPAS tables (CSV datasets and captured CSV requests) are in
+tests/unit/test_monitor_real_data.py.
 """
 
 from __future__ import annotations

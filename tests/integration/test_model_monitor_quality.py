@@ -1,7 +1,12 @@
 """The model-monitor image's model quality job (analysis_type=MODEL_QUALITY), run as a processing
 job runs it: a binary classification baseline from a labelled CSV, then monitoring windows whose
 captured predictions are merged with ground truth by inference id -- good predictions raise no
-violation, degraded ones violate the baseline's metrics; plus the feature attribution drift check."""
+violation, degraded ones violate the baseline's metrics; plus the feature attribution drift check.
+
+The predictions here are synthetic on purpose: they carry what a real table cannot give, captures
+whose ground truth has not arrived, a label with no capture, a perfect window (accuracy exactly 1)
+and the CloudWatch metrics of a window.  The same job on a real model's Adult predictions, checked
+against scikit-learn, is in tests/unit/test_monitor_real_data.py."""
 
 from __future__ import annotations
 
