@@ -48,7 +48,8 @@ Method
 5. Outcome.  Each side reports which features it flagged as drifted, printed next to the
    features that were actually drifted, so speed is not bought with a wrong answer.
 
-A Rich table is printed and ``benchmarks/results/monitor.json`` written.
+A Rich table is printed and ``benchmarks/results/monitor.json`` written
+(``monitor-adult.json`` with ``--dataset adult``).
 """
 
 from __future__ import annotations
@@ -416,9 +417,13 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1, help="best of this many runs per library")
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up on a worker after this many s")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "monitor.json"))
+    parser.add_argument("--output", default=None,
+                        help="result file (default benchmarks/results/monitor.json, monitor-adult.json for --dataset adult)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.output is None:
+        suffix = "" if args.dataset == "synthetic" else f"-{args.dataset}"
+        args.output = str(ROOT / "benchmarks" / "results" / f"monitor{suffix}.json")
     if args.worker:
         return worker_main(args.worker)
 
