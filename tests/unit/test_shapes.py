@@ -1,4 +1,5 @@
-"""charter.api.shapes: request validation and response serialization against botocore's model."""
+"""charter.api.shapes (request validation and response serialization against botocore's model),
+charter.api.patterns (the model's Java patterns in Python) and charter.model (the models, loaded once)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ import botocore.model
 import botocore.parsers
 import pytest
 
+from charter.api import patterns as java_patterns
 from charter.api import shapes
-from charter.api.shapes import compile_pattern, parse_input, serialize_output, service_model
+from charter.api.patterns import compile_pattern
+from charter.api.shapes import parse_input, serialize_output
+from charter.model import service_model
 from charter.errors import SerializationException, ValidationException
 
 SM = service_model()
@@ -693,9 +697,9 @@ def test_no_model_pattern_backtracks_catastrophically():
 
 def test_the_probe_detects_the_patterns_that_needed_a_safe_equivalent():
     def literal(pattern):
-        return re.compile(shapes._translate_java_regex(pattern), re.ASCII)
+        return re.compile(java_patterns.translate_java_regex(pattern), re.ASCII)
 
-    assert set(find_catastrophic_patterns(shapes._SAFE_EQUIVALENTS, literal)) >= {
+    assert set(find_catastrophic_patterns(java_patterns.SAFE_EQUIVALENTS, literal)) >= {
         ".*(?:[ \\r\\n\\t].*)*",
         ".*(?:[ \\r\\n\\t].*)*.*",
         "https://([.\\-_a-zA-Z0-9]+/?){3,1016}",
@@ -710,9 +714,9 @@ def test_safe_equivalents_agree_with_the_literal_translation():
         "https://([.\\-_a-zA-Z0-9]+/?){3,1016}": "a.-_/!",
         "[a-z0-9]([-a-z0-9]*[a-z0-9]){0,39}?": "a0-_",
     }
-    assert set(alphabets) == set(shapes._SAFE_EQUIVALENTS)
+    assert set(alphabets) == set(java_patterns.SAFE_EQUIVALENTS)
     for pattern, alphabet in alphabets.items():
-        literal = re.compile(shapes._translate_java_regex(pattern), re.ASCII)
+        literal = re.compile(java_patterns.translate_java_regex(pattern), re.ASCII)
         safe = compile_pattern(pattern)
         prefix = "https://" if pattern.startswith("https://") else ""
         samples = {prefix + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8))) for _ in range(3000)}

@@ -29,6 +29,7 @@ from ..errors import (
 from ..iam import identities, policy, sigv4
 from ..runtime import webhooks
 from ..instance import Instance
+from ..model import service_model
 from ..services import Call, Operation, load_all
 from ..store import audit
 from ..store import resources as store
@@ -67,7 +68,7 @@ class _Caller:
 class Gateway:
     def __init__(self, instance: Instance):
         self.instance = instance
-        self.model = shapes.service_model("sagemaker")
+        self.model = service_model("sagemaker")
         self.handlers = dict(load_all())  # a copy: tests may register extra operations on one gateway
 
     # --- the request path ----------------------------------------------------

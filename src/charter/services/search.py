@@ -89,8 +89,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..api.shapes import service_model
 from ..errors import ValidationException
+from ..model import service_model
 from ..store import resources as store
 from ..store.schema import resources, tags
 from . import Call, operation
