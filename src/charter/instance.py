@@ -11,6 +11,7 @@ import configparser
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -82,15 +83,60 @@ class Instance:
             self.write_credentials(key)
         return key
 
-    def write_credentials(self, key: identities.AccessKey) -> None:
+    @property
+    def config_file(self) -> Path:
+        """The AWS config file beside the credentials file: where clients find region and endpoint."""
+        return self.settings.home / "config"
+
+    @property
+    def endpoint_url(self) -> str:
+        """The URL a client on this machine reaches the server at."""
+        host = self.settings.host
+        if host in ("", "0.0.0.0", "::"):  # listening everywhere: loopback reaches it
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.settings.port}"
+
+    def write_credentials(self, key: identities.AccessKey, profile: str = "charter") -> None:
+        """Put ``key`` in CHARTER_HOME/credentials as ``profile`` and give the profile a config entry."""
         path = self.settings.credentials_file
         parser = configparser.ConfigParser()
         if path.exists():
             parser.read(path)
-        parser["charter"] = {
+        parser[profile] = {
             "aws_access_key_id": key.access_key_id,
             "aws_secret_access_key": key.secret_access_key,
         }
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             parser.write(handle)
+        self.write_config(profile)
+
+    def write_config(self, *profiles: str) -> Path:
+        """Write region, endpoint and output of each profile to CHARTER_HOME/config.
+
+        The AWS CLI refuses to run without a region, and boto3 and the CLI read
+        ``endpoint_url`` from a profile, so with AWS_CONFIG_FILE and AWS_PROFILE set
+        ``aws sagemaker ...`` reaches this server with no other flag.  With no
+        ``profiles``, ``charter`` and every profile of CHARTER_HOME/credentials are
+        written; the server does that on each start, so the endpoint follows
+        CHARTER_PORT.  Other sections and keys in the file are kept.
+        """
+        if not profiles:
+            credentials = configparser.ConfigParser()
+            if self.settings.credentials_file.exists():
+                credentials.read(self.settings.credentials_file)
+            profiles = tuple(dict.fromkeys(["charter", *credentials.sections()]))
+        path = self.config_file
+        parser = configparser.ConfigParser()
+        if path.exists():
+            parser.read(path)
+        for profile in profiles:
+            section = f"profile {profile}"
+            if not parser.has_section(section):
+                parser.add_section(section)
+            parser[section].update(region=self.settings.region, output="json", endpoint_url=self.endpoint_url)
+        with open(path, "w", encoding="utf-8") as handle:
+            parser.write(handle)
+        return path

@@ -13,11 +13,18 @@ DEMO_GROUPS = [
 ]
 
 
-def seed(instance: Instance) -> list[str]:
+class SeedReport(list):
+    """The names of the groups created; ``lines()`` is what the server prints about them."""
+
+    def lines(self) -> list[str]:
+        return [f"Demo workspace: created {', '.join(self)}."] if self else []
+
+
+def seed(instance: Instance) -> SeedReport:
     """Create the demo groups that do not exist yet; returns the names created."""
     handlers = load_all()
     settings = instance.settings
-    created = []
+    created = SeedReport()
     with instance.transaction() as conn:
         call = Call(
             account=settings.account_id,

@@ -101,7 +101,7 @@ def server(
     instance = Instance.from_env(**overrides)
     settings = instance.settings
     key = instance.bootstrap_admin()
-    endpoint = f"http://{settings.host}:{settings.port}"
+    endpoint = instance.endpoint_url
     if key is not None:
         out.print("[bold green]Charter created its admin user.[/] Keep these keys; they are shown once:")
         out.print(f"  aws_access_key_id     = {key.access_key_id}")
@@ -111,11 +111,15 @@ def server(
     if demo:
         from .demo import seed
 
-        created = seed(instance)
-        if created:
-            out.print(f"Demo workspace: created {', '.join(created)}.")
+        for line in seed(instance).lines():
+            out.print(line, highlight=False)
+    config = instance.write_config()
     out.print(f"Charter {settings.database_url.split(':', 1)[0]} store at {settings.home}")
-    out.print(f"SageMaker API on [bold]{endpoint}[/]  (AWS_SHARED_CREDENTIALS_FILE={settings.credentials_file} AWS_PROFILE=charter)")
+    out.print(f"SageMaker API on [bold]{endpoint}[/]; point the AWS CLI and boto3 at it with:", highlight=False)
+    out.print(
+        f"  export AWS_CONFIG_FILE={config} AWS_SHARED_CREDENTIALS_FILE={settings.credentials_file} AWS_PROFILE=charter",
+        highlight=False, soft_wrap=True,
+    )
     uvicorn.run(create_app(instance), host=settings.host, port=settings.port, log_level=log_level, access_log=False)
 
 
