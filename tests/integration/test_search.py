@@ -263,11 +263,6 @@ def test_an_auditor_may_search(charter, run_id, groups):
     "request_, code, message",
     [
         (
-            {"Resource": "TrainingJob"},
-            "ValidationException",
-            "supported Resource values are ModelCard, ModelPackage, ModelPackageGroup",
-        ),
-        (
             {
                 "Resource": "ModelPackageGroup",
                 "SearchExpression": {"Filters": [{"Name": "GroupName", "Operator": "Equals", "Value": "x"}]},

@@ -582,7 +582,6 @@ def test_model_card_records_carry_fields_read_from_content(instance):
 @pytest.mark.parametrize(
     "params, expected",
     [
-        ({"Resource": "TrainingJob"}, "supported Resource values are ModelCard, ModelPackage, ModelPackageGroup"),
         ({"CrossAccountFilterOption": "CrossAccount"}, "CrossAccount"),
         ({"SearchExpression": {"Filters": [f("ModelAproval", "Equals", "x")]}}, "Unknown property name: ModelAproval"),
         (

@@ -3,10 +3,19 @@
 AWS behaviour implemented (API_Search, API_SearchExpression, API_Filter,
 API_NestedFilters, API_SearchRecord, API_VisibilityConditions):
 
-* ``Resource`` picks the record type; Charter searches ``ModelPackage``,
+* ``Resource`` picks the record type.  Charter stores ``ModelPackage``,
   ``ModelPackageGroup`` and ``ModelCard`` (each a row of ``resources`` holding
-  the Describe* document).  Other values of the enum answer a
-  ValidationException naming the supported ones.
+  the Describe* document) and searches them.  Every other value of the enum
+  (``TrainingJob``, ``Endpoint``, ``Pipeline``, ...) names a kind of resource
+  this server holds none of yet, so its search is valid and finds nothing:
+  ``Results`` is empty, ``TotalHits`` 0, no ``NextToken``, as AWS answers in an
+  account without such resources.  Its expression, sorting and visibility
+  conditions are still checked against the record's shape (``TrainingJob``'s
+  property names for ``Resource=TrainingJob``), so a mistake is reported now
+  rather than when the resource type arrives.  The SearchRecord member of
+  ``ExperimentTrial`` is ``Trial`` and of ``ExperimentTrialComponent``
+  ``TrialComponent``; ``Image`` and ``ImageVersion`` have none, and are checked
+  against the model's ``Image`` and ``ImageVersion`` shapes.
 * A ``SearchExpression`` combines ``Filters``, ``NestedFilters`` and recursive
   ``SubExpressions`` with ``Operator`` ``And`` (the default) or ``Or``.  It must
   hold at least one of them, and the whole tree at most 50 (the model caps each
@@ -63,6 +72,7 @@ of two small backends: SQLite's JSON1 (``json_extract``/``json_type``/
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import json
@@ -107,7 +117,7 @@ DEFAULT_SORT = "LastModifiedTime"
 class SearchTarget:
     """One searchable ``Resource`` value: where its rows live and how a record is built."""
 
-    resource_type: str  # resources.resource_type
+    resource_type: str | None  # resources.resource_type; None for a kind Charter stores none of yet
     record_key: str  # member of SearchRecord
     shape_name: str  # botocore shape of that member (the property names)
     content_fields: dict[str, tuple[str, ...]] | None = None  # record members read from Content
@@ -131,6 +141,29 @@ TARGETS: dict[str, SearchTarget] = {
     ),
     "ModelCard": SearchTarget("model-card", "ModelCard", "ModelCard", _CARD_CONTENT_FIELDS, name_property="ModelCardName"),
 }
+
+# Resource values whose SearchRecord member has another name, and the two that have none.
+_RECORD_KEYS = {"ExperimentTrial": "Trial", "ExperimentTrialComponent": "TrialComponent"}
+
+
+@functools.cache
+def _unstored_target(resource: str) -> SearchTarget | None:
+    """The target of a ``Resource`` value Charter stores nothing of: its record shape, no rows."""
+    model = service_model()
+    if resource not in model.operation_model("Search").input_shape.members["Resource"].enum:
+        return None
+    key = _RECORD_KEYS.get(resource, resource)
+    member = model.shape_for("SearchRecord").members.get(key)
+    if member is not None:
+        return SearchTarget(None, key, member.name)
+    if resource in model.shape_names:  # Image, ImageVersion: the resource's own shape
+        return SearchTarget(None, resource, resource)
+    return None
+
+
+def target_of(resource: str) -> SearchTarget | None:
+    """What ``Search(Resource=resource)`` searches, or None when the value is not one of the model's."""
+    return TARGETS.get(resource) or _unstored_target(resource)
 
 
 # --- property kinds and filter values -------------------------------------------------
@@ -718,11 +751,11 @@ def _record(target: SearchTarget, document: dict, resource_tags: list[dict]) -> 
 def search(call: Call, params: dict) -> dict:
     """Evaluate a Search request; see the module docstring for the AWS behaviour."""
     resource = params["Resource"]
-    target = TARGETS.get(resource)
-    if target is None:
-        supported = ", ".join(sorted(TARGETS))
+    target = target_of(resource)
+    if target is None:  # the input shape's enum check normally refuses it first
         raise ValidationException(
-            f"Charter does not support Search on {resource} yet; the supported Resource values are {supported}."
+            f"Value '{resource}' at 'resource' failed to satisfy constraint: Member must satisfy enum value set: "
+            f"[{', '.join(service_model().shape_for('ResourceType').enum)}]"
         )
     if params.get("CrossAccountFilterOption") == "CrossAccount":
         raise ValidationException(
@@ -742,8 +775,6 @@ def search(call: Call, params: dict) -> dict:
     ascending = (params.get("SortOrder") or "Descending") == "Ascending"
     keys = compiler.sort_keys(sort_by, ascending)
 
-    total = call.conn.execute(select(func.count()).select_from(resources).where(*conditions)).scalar_one()
-
     fingerprint = _fingerprint(call, params)
     page_conditions = list(conditions)
     if params.get("NextToken"):
@@ -754,6 +785,11 @@ def search(call: Call, params: dict) -> dict:
                 "visibility conditions; repeat the original request's parameters, or start again without a NextToken."
             )
         page_conditions.append(_after(keys, position["k"]))
+
+    if target.resource_type is None:  # a valid search of a kind of resource no row holds
+        return {"Results": [], "TotalHits": {"Value": 0, "Relation": "EqualTo"}}
+
+    total = call.conn.execute(select(func.count()).select_from(resources).where(*conditions)).scalar_one()
 
     max_results = params.get("MaxResults") or DEFAULT_MAX_RESULTS
     order = [key.expr.asc() if key.ascending else key.expr.desc() for key in keys]
