@@ -15,9 +15,11 @@ install: $(VENV)/.installed
 run: install
 	$(VENV)/bin/charter server --port $(PORT) --demo
 
-# Every test twice: once on the embedded SQLite store, once on a real
-# PostgreSQL server the test session starts itself (skipped with a reason
-# where PostgreSQL's binaries are not installed).
+# Every database test twice: once on the embedded SQLite store, once on a
+# real PostgreSQL server the test session starts itself (skipped with a reason
+# where PostgreSQL's binaries are not installed). Tests that open a database
+# live under tests/integration; tests/unit is pure (its conftest refuses a
+# database), so the PostgreSQL pass runs tests/integration only.
 test: install test-sqlite test-postgres
 
 test-sqlite: install
