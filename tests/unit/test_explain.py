@@ -35,10 +35,8 @@ from charter.analytics.explain import (
     explain,
     kernel_shap,
     partial_dependence,
-    plot_global_shap,
-    plot_partial_dependence,
 )
-
+from charter.render.explanations import plot_global_shap, plot_partial_dependence
 
 
 @pytest.fixture(scope="module", autouse=True)

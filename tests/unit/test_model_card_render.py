@@ -9,7 +9,7 @@ import re
 import pypdf
 import pytest
 
-from charter.console import model_card_view as view
+from charter.render import model_card as view
 from charter.errors import ValidationException
 from charter.settings import Settings
 from charter.store import artifacts

@@ -75,7 +75,6 @@ with the largest global SHAP values are used, as Clarify does when SHAP is confi
 
 from __future__ import annotations
 
-import io
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -96,8 +95,6 @@ __all__ = [
     "explain",
     "kernel_shap",
     "partial_dependence",
-    "plot_global_shap",
-    "plot_partial_dependence",
 ]
 
 AGG_METHODS = ("mean_abs", "median", "mean_sq")
@@ -1126,74 +1123,3 @@ def explain(
             label_headers=label_headers, batch_size=batch_size,
         )
     return Explanation(shap=shap_result, pdp=pdp_result)
-
-
-# --------------------------------------------------------------------------- plots
-
-
-def _figure_bytes(fig: Any, fmt: str) -> bytes:
-    buffer = io.BytesIO()
-    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-    fig.savefig(buffer, format=fmt, bbox_inches="tight", metadata=metadata)
-    return buffer.getvalue()
-
-
-def _check_format(fmt: str) -> str:
-    if fmt not in ("svg", "png"):
-        raise ValueError(f"fmt must be 'svg' or 'png', got {fmt!r}")
-    return fmt
-
-
-def plot_partial_dependence(
-    results: Sequence[PdpResult], *, fmt: str = "svg", label: int = 0, columns: int = 3
-) -> bytes:
-    """Partial dependence plots, one panel per feature, as SVG or PNG bytes.
-
-    Numeric features are drawn as lines over their grid, categorical ones as bars.  Uses
-    matplotlib's object API (no pyplot state), so it is safe to call from any thread.
-    """
-    from matplotlib.figure import Figure
-
-    _check_format(fmt)
-    if not results:
-        raise ValueError("results is empty: nothing to plot")
-    count = len(results)
-    cols = max(1, min(columns, count))
-    rows = math.ceil(count / cols)
-    fig = Figure(figsize=(4.0 * cols, 3.0 * rows))
-    for i, res in enumerate(results):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        y = res.model_predictions[label]
-        if res.data_type == "categorical":
-            ticks = [str(v) for v in res.feature_values]
-            ax.bar(range(len(ticks)), y, color="#4c72b0")
-            ax.set_xticks(range(len(ticks)), ticks, rotation=45, ha="right")
-        else:
-            ax.plot([float(v) for v in res.feature_values], y, marker="o", color="#4c72b0")
-        ax.set_title(res.feature_name)
-        ax.set_xlabel(res.feature_name)
-        ax.set_ylabel(f"mean prediction ({res.label_headers[label]})")
-    fig.tight_layout()
-    return _figure_bytes(fig, fmt)
-
-
-def plot_global_shap(
-    result: ShapResult, *, fmt: str = "svg", label: int | str = 0, top_k: int | None = None
-) -> bytes:
-    """Horizontal bar chart of the global SHAP values, largest on top, as SVG or PNG bytes."""
-    from matplotlib.figure import Figure
-
-    _check_format(fmt)
-    values = result.global_shap_values(label)
-    ordered = sorted(values.items(), key=lambda kv: kv[1], reverse=True)
-    if top_k is not None:
-        ordered = ordered[: _positive_int("top_k", top_k)]
-    fig = Figure(figsize=(6.0, 0.4 * len(ordered) + 1.2))
-    ax = fig.add_subplot(1, 1, 1)
-    names = [name for name, _ in ordered][::-1]
-    ax.barh(range(len(names)), [v for _, v in ordered][::-1], color="#4c72b0")
-    ax.set_yticks(range(len(names)), names)
-    unit = "log-odds" if result.use_logit else "prediction"
-    ax.set_xlabel(f"SHAP value ({result.agg_method}, {unit})")
-    fig.tight_layout()
-    return _figure_bytes(fig, fmt)

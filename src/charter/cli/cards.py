@@ -51,7 +51,7 @@ def _badge(node) -> Text:
 
 
 def _rich(node) -> Any:
-    """A display node of ``console.model_card_view`` as a Rich renderable."""
+    """A display node of ``render.model_card`` as a Rich renderable."""
     kind = node.kind
     if kind == "text":
         return Text(node.text, style="cyan" if node.mono else "")
@@ -101,7 +101,7 @@ def show(
     region: Optional[str] = RegionOption,
 ) -> None:
     """Show a model card: header, risk rating and every section of its content."""
-    from ..console.model_card_view import card_view
+    from ..render.model_card import card_view
 
     sm = _client(endpoint_url, profile, region)
     kwargs = {"ModelCardName": name} | ({"ModelCardVersion": version} if version is not None else {})

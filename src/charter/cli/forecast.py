@@ -300,44 +300,44 @@ def predict(
 
 def _fan_chart(path: Path, series: list, starts: list, paths: list, freq, future, context_length: int) -> None:
     """A grid of up to six series: recent history, median forecast, 50% and 80% bands, actual future values."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
     from ..builtins.forecasting_deepar.inference import forecast_start, time_index
+    from ..render import charts
 
     count = min(len(series), MAX_CHARTS)
     cols = 1 if count == 1 else 2
     rows = -(-count // cols)
-    figure, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 3.2 * rows), squeeze=False)
     horizon = paths[0].shape[1]
-    for i in range(count):
-        axis = axes[i // cols][i % cols]
-        s = series[i]
-        keep = min(len(s.target), max(HISTORY_HORIZONS * horizon, context_length))
-        if keep:
-            history_index = time_index(forecast_start(s.start, len(s.target) - keep, freq), keep, freq)
-            axis.plot(history_index, s.target[-keep:], color="#333333", linewidth=1.0, label="history")
-        index = time_index(starts[i], horizon, freq)
-        low80, low50, median, high50, high80 = np.quantile(paths[i], [0.1, 0.25, 0.5, 0.75, 0.9], axis=0)
-        axis.fill_between(index, low80, high80, color="#1f77b4", alpha=0.18, linewidth=0, label="80% interval")
-        axis.fill_between(index, low50, high50, color="#1f77b4", alpha=0.38, linewidth=0, label="50% interval")
-        axis.plot(index, median, color="#1f77b4", linewidth=1.6, label="median forecast")
-        if future is not None and np.isfinite(future[i]).any():
-            axis.plot(index, future[i], color="#d62728", linewidth=1.2, linestyle="--", label="actual")
-        axis.axvline(index[0], color="#999999", linewidth=0.8, linestyle=":")
-        axis.set_title(f"series {i}" + (f" (cat {list(map(int, s.cat))})" if s.cat is not None else ""), fontsize=10)
-        axis.tick_params(labelsize=8)
-        axis.grid(alpha=0.3)
-        if i == 0:
-            axis.legend(fontsize=7, loc="upper left")
-    for j in range(count, rows * cols):
-        axes[j // cols][j % cols].set_visible(False)
-    figure.suptitle(f"DeepAR forecasts ({count} of {len(series)} series)", fontsize=12)
-    figure.autofmt_xdate()
-    figure.tight_layout()
+
+    def draw(figure) -> None:
+        axes = figure.subplots(rows, cols, squeeze=False)
+        for i in range(count):
+            axis = axes[i // cols][i % cols]
+            s = series[i]
+            keep = min(len(s.target), max(HISTORY_HORIZONS * horizon, context_length))
+            if keep:
+                history_index = time_index(forecast_start(s.start, len(s.target) - keep, freq), keep, freq)
+                axis.plot(history_index, s.target[-keep:], color="#333333", linewidth=1.0, label="history")
+            index = time_index(starts[i], horizon, freq)
+            low80, low50, median, high50, high80 = np.quantile(paths[i], [0.1, 0.25, 0.5, 0.75, 0.9], axis=0)
+            axis.fill_between(index, low80, high80, color="#1f77b4", alpha=0.18, linewidth=0, label="80% interval")
+            axis.fill_between(index, low50, high50, color="#1f77b4", alpha=0.38, linewidth=0, label="50% interval")
+            axis.plot(index, median, color="#1f77b4", linewidth=1.6, label="median forecast")
+            if future is not None and np.isfinite(future[i]).any():
+                axis.plot(index, future[i], color="#d62728", linewidth=1.2, linestyle="--", label="actual")
+            axis.axvline(index[0], color="#999999", linewidth=0.8, linestyle=":")
+            axis.set_title(f"series {i}" + (f" (cat {list(map(int, s.cat))})" if s.cat is not None else ""), fontsize=10)
+            axis.tick_params(labelsize=8)
+            axis.grid(alpha=0.3)
+            if i == 0:
+                axis.legend(fontsize=7, loc="upper left")
+        for j in range(count, rows * cols):
+            axes[j // cols][j % cols].set_visible(False)
+        figure.suptitle(f"DeepAR forecasts ({count} of {len(series)} series)", fontsize=12)
+        figure.autofmt_xdate()
+        figure.tight_layout()
+
+    picture = charts.image(draw, size=(6.5 * cols, 3.2 * rows), fmt=charts.image_format(path), house_style=False, dpi=100)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    path.write_bytes(picture)

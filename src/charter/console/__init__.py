@@ -1,6 +1,6 @@
-"""The web console: Jinja2 templates and the views that fill them.
+"""The web console: routes and the Jinja2 templates that fill them.
 
-``model_card_view`` renders a SageMaker model card as self-contained HTML (embedded
-CSS, charts as inline SVG), which the console shows as is and the model card
-export job turns into a PDF with WeasyPrint.
+What the console shares with the built-ins and the export jobs (a model card as a
+page, charts, the report stylesheet, PDFs) lives in :mod:`charter.render`, which
+the console imports; nothing below the faces imports this package.
 """

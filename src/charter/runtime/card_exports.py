@@ -3,7 +3,7 @@
 ``CreateModelCardExportJob`` (``services/model_card_exports.py``) only records the
 job, ``InProgress``.  This worker, started with the server, finds such jobs in
 the database, renders the model card version the job names
-(``console.model_card_view.render_pdf``), writes the PDF through the artifact
+(``render.model_card.render_pdf``), writes the PDF through the artifact
 store to ``<S3OutputPath>/<ModelCardName>/<ModelCardExportJobName>.pdf`` (the
 layout SageMaker uses) and marks the job ``Completed`` with ``ExportArtifacts``,
 or ``Failed`` with a ``FailureReason`` that says what to fix.
@@ -243,7 +243,7 @@ class CardExportWorker:
         """Render and write the PDF, with no transaction open; (status, failure reason)."""
         if claimed.problem:
             return "Failed", claimed.problem
-        from ..console.model_card_view import render_pdf  # WeasyPrint and matplotlib load on first use
+        from ..render.model_card import render_pdf  # WeasyPrint and matplotlib load on first use
 
         try:
             pdf = render_pdf(claimed.card_document)

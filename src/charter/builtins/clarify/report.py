@@ -4,8 +4,8 @@ SageMaker Clarify writes a report next to ``analysis.json`` (a notebook and a PD
 by ``methods.report.name``, titled by ``methods.report.title``) with the bias metrics of
 each facet, the SHAP feature importance and the partial dependence plots.  Charter's
 report has the same content as one self-contained HTML page (CSS embedded, charts as
-inline SVG) and its PDF, rendered by WeasyPrint -- the same approach, and the same chart
-style, as the model card export (:mod:`charter.console.model_card_view`):
+inline SVG) and its PDF -- drawn with the same parts, and the same chart style and
+stylesheet, as the model card export (:mod:`charter.render`):
 
 * bias metrics: per facet group, a bar chart of the metric values and a table with each
   metric's description and value (metrics Clarify could not compute, or infinite ones,
@@ -16,40 +16,31 @@ style, as the model card export (:mod:`charter.console.model_card_view`):
   (a line for a numeric feature, bars for a categorical one) above the share of the data
   at each grid value.
 
-Charts are drawn with matplotlib's object API under the model card module's chart lock
-and style (rcParams are process-global), with text kept as text so the PDF is searchable.
+Charts are drawn by :mod:`charter.render.charts` (one lock, one house style, text kept
+as text so the PDF is searchable).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-import itertools
 import math
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 from markupsafe import Markup
 
-from charter.console.model_card_view import ACCENT, CHART_LOCK, CHART_RC, chart_svg, format_number
+from charter.render import charts, pages, pdf
+from charter.render.charts import ACCENT, GRID, SOFT, metric_svg
+from charter.render.formatting import format_number
 
 if TYPE_CHECKING:
     from .analysis import AnalysisResult, BiasSection
 
 TEMPLATES = Path(__file__).with_name("templates")
 
-_GRID = "#e5e7eb"
-_SOFT = "#cbd5e1"
 _PANEL_IN = (3.35, 2.6)  # one partial dependence plot, two to a row on A4
 _MAX_SHAP_BARS = 40  # SHAP charts show at most this many features (the table has all)
-
-_panel_ids = itertools.count(1)
-_SVG_ID = re.compile(r'(\sid=)"([^"]+)"')
-_SVG_REF = re.compile(r'(url\(|xlink:href="|href=")#')
 
 
 # --- view ------------------------------------------------------------------------------
@@ -156,7 +147,7 @@ def _bias_view(section: BiasSection) -> BiasView:
             chart = None
             if values:
                 title = f"{stage_title}: {facet} = {entry['value_or_threshold']}"
-                svg = chart_svg(
+                svg = metric_svg(
                     {"type": "bar_chart", "name": title, "value": values, "x_axis_name": names, "y_axis_name": "Value"}
                 )
                 chart = Chart(title, Markup(svg))
@@ -175,7 +166,7 @@ def _shap_views(result: AnalysisResult) -> list[ShapView]:
         chart = None
         if shown:
             title = f"Global SHAP values ({shap.agg_method}, {unit}), output {label}"
-            svg = chart_svg(
+            svg = metric_svg(
                 {
                     "type": "bar_chart",
                     "name": title,
@@ -189,20 +180,6 @@ def _shap_views(result: AnalysisResult) -> list[ShapView]:
             ShapView(label, format_number(float(shap.expected[k])), chart, [(n, format_number(v)) for n, v in ordered])
         )
     return views
-
-
-def _panel_svg(fig, title: str) -> str:
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
-
-    buffer = io.StringIO()
-    FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None, "Creator": None})
-    svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]
-    prefix = f"p{next(_panel_ids)}-"  # unique element ids when many plots share one page
-    svg = _SVG_ID.sub(lambda m: f'{m[1]}"{prefix}{m[2]}"', svg)
-    svg = _SVG_REF.sub(lambda m: f"{m[1]}#{prefix}", svg)
-    label = title.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-    return svg.replace("<svg ", f'<svg class="chart-svg" role="img" aria-label="{label}" ', 1)
 
 
 def _short(value: Any, limit: int = 18) -> str:
@@ -226,37 +203,34 @@ def _bar_widths(xs: list[float]) -> list[float]:
 
 def pdp_panel(entry: dict, label_index: int) -> Chart:
     """One feature's partial dependence (top) and data distribution (bottom) as an SVG chart."""
-    from matplotlib import rc_context
-    from matplotlib.figure import Figure
-
     feature = entry["feature_name"]
     label = entry["label_headers"][label_index]
     means = entry["model_predictions"][label_index]
     shares = entry["data_distribution"]
     title = f"{feature}" + (f" ({label})" if len(entry["label_headers"]) > 1 else "")
-    with CHART_LOCK, rc_context(CHART_RC):
-        fig = Figure(figsize=_PANEL_IN, layout="constrained")
+
+    def draw(fig) -> None:
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
         if entry["data_type"] == "categorical":
             positions = list(range(len(means)))
             top.bar(positions, means, color=ACCENT, width=0.6)
-            bottom.bar(positions, shares, color=_SOFT, width=0.6)
+            bottom.bar(positions, shares, color=SOFT, width=0.6)
             rotate = len(positions) > 4 or max(len(_short(v)) for v in entry["feature_values"]) > 6
             bottom.set_xticks(positions, [_short(v) for v in entry["feature_values"]],
                               rotation=35 if rotate else 0, ha="right" if rotate else "center")
         else:
             xs = [float(v) for v in entry["feature_values"]]
             top.plot(xs, means, color=ACCENT, linewidth=1.8, marker="o" if len(xs) <= 25 else None, markersize=3)
-            bottom.bar(xs, shares, color=_SOFT, width=_bar_widths(xs))
+            bottom.bar(xs, shares, color=SOFT, width=_bar_widths(xs))
         top.set_ylabel("mean prediction")
         bottom.set_ylabel("share", fontsize=7.5)
         bottom.set_xlabel(feature)
         bottom.tick_params(axis="y", labelsize=7)
         for ax in (top, bottom):
-            ax.grid(axis="y", color=_GRID, linewidth=0.8)
+            ax.grid(axis="y", color=GRID, linewidth=0.8)
             ax.set_axisbelow(True)
-        svg = _panel_svg(fig, f"Partial dependence on {title}")
-    return Chart(title, Markup(svg))
+
+    return Chart(title, Markup(charts.svg(draw, size=_PANEL_IN, label=f"Partial dependence on {title}")))
 
 
 def build_view(result: AnalysisResult, *, generated_at: dt.datetime | None = None) -> ReportView:
@@ -313,27 +287,15 @@ def build_view(result: AnalysisResult, *, generated_at: dt.datetime | None = Non
 # --- rendering --------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=jinja2.select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
 def render_html(result: AnalysisResult, *, generated_at: dt.datetime | None = None) -> str:
     """The report as one self-contained HTML page."""
-    return _environment().get_template("report.html").render(report=build_view(result, generated_at=generated_at))
+    view = build_view(result, generated_at=generated_at)
+    return pages.environment(TEMPLATES).get_template("report.html").render(report=view, stylesheet=pages.stylesheet())
 
 
 def render_pdf(html: str) -> bytes:
-    """The report page as a PDF (A4), by WeasyPrint."""
-    import weasyprint
-
-    return weasyprint.HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+    """The report page as a PDF (A4)."""
+    return pdf.html_to_pdf(html, TEMPLATES)
 
 
 def write(result: AnalysisResult, output: Path) -> list[Path]:

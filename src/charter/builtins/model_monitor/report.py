@@ -3,35 +3,23 @@
 One section per feature: the baseline and current distributions side by side (numeric features
 from the KLL buckets of both ``statistics.json`` files, string features from their categorical
 counts, each as a share of its dataset), the drift distance, and the feature's violations,
-highlighted.  Charts are matplotlib figures inlined as SVG so the page stands alone.
+highlighted.  Charts are drawn by :mod:`charter.render.charts` and inlined as SVG so the
+page stands alone.
 """
 
 from __future__ import annotations
 
-import io
-import re
-import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import jinja2
+from charter.render import charts, pages
 
 __all__ = ["render", "histogram_svg"]
 
 TEMPLATES = Path(__file__).with_name("templates")
-_LOCK = threading.Lock()  # matplotlib's state is not thread-safe
-_RC = {
-    "svg.fonttype": "none",
-    "svg.hashsalt": "charter-model-monitor",
-    "text.parse_math": False,
-    "font.family": "DejaVu Sans",
-    "font.size": 8,
-}
-_BASE, _CUR = "#6b7280", "#2563eb"
-_SVG_ID = re.compile(r'(id=)"([^"]+)"')
-_SVG_REF = re.compile(r"(url\()#")
-_XLINK = re.compile(r'(xlink:href=")#')
+_RC = {"font.size": 8}  # the house style, a little smaller: one chart per feature
+_BASE, _CUR = "#6b7280", charts.ACCENT
 
 
 def _series(feature: dict[str, Any] | None) -> tuple[list[str], list[float]] | None:
@@ -44,17 +32,13 @@ def _series(feature: dict[str, Any] | None) -> tuple[list[str], list[float]] | N
     return [str(b["value"]) for b in buckets], [float(b["count"]) for b in buckets]
 
 
-def histogram_svg(name: str, baseline: dict[str, Any] | None, current: dict[str, Any], number: int) -> str:
+def histogram_svg(name: str, baseline: dict[str, Any] | None, current: dict[str, Any]) -> str:
     """Baseline vs current distribution of one feature as an inline ``<svg>``."""
-    from matplotlib import rc_context
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
-    from matplotlib.figure import Figure
-
     cur = _series(current) or ([], [])
     base = _series(baseline)
     numeric = "numerical_statistics" in current
-    with _LOCK, rc_context(_RC):
-        fig = Figure(figsize=(6.2, 2.4), layout="constrained")
+
+    def draw(fig) -> None:
         ax = fig.add_subplot()
         ax.set_title(name)
         ax.set_ylabel("share of items")
@@ -84,16 +68,8 @@ def histogram_svg(name: str, baseline: dict[str, Any] | None, current: dict[str,
                 ax.bar(xs, ys, width=0.4, color=colour, label=label)
             ax.set_xticks(range(len(categories)), categories, rotation=30, ha="right")
         ax.legend(frameon=False)
-        buffer = io.StringIO()
-        FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None, "Creator": None})
-    svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]
-    prefix = f"f{number}-"
-    svg = _SVG_ID.sub(lambda m: f'{m[1]}"{prefix}{m[2]}"', svg)
-    svg = _SVG_REF.sub(lambda m: f"{m[1]}#{prefix}", svg)
-    svg = _XLINK.sub(lambda m: f"{m[1]}#{prefix}", svg)
-    title = name.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-    return svg.replace("<svg ", f'<svg class="chart" role="img" aria-label="{title}" ', 1)
+
+    return charts.svg(draw, size=(6.2, 2.4), label=name, rc=_RC)
 
 
 def _bounds(feature: dict[str, Any] | None) -> tuple[float, float] | None:
@@ -124,7 +100,7 @@ def render(
     for v in violations.get("violations", []):
         by_feature.setdefault(v["feature_name"], []).append(v)
     features = []
-    for number, feat in enumerate(current.get("features", [])):
+    for feat in current.get("features", []):
         name = feat["name"]
         features.append({
             "name": name,
@@ -133,15 +109,10 @@ def render(
             "baseline": _summary(base[name]) if name in base else None,
             "distance": distances.get(name),
             "violations": by_feature.get(name, []),
-            "svg": histogram_svg(name, base.get(name), feat, number),
+            "svg": histogram_svg(name, base.get(name), feat),
         })
     missing = [v for v in violations.get("violations", []) if v["feature_name"] not in {f["name"] for f in features}]
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-    )
-    return env.get_template("report.html").render(
+    return pages.environment(TEMPLATES).get_template("report.html").render(
         generated_at=generated_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
         items=current.get("dataset", {}).get("item_count", 0),
         baseline_items=(baseline or {}).get("dataset", {}).get("item_count"),

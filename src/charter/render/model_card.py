@@ -10,31 +10,30 @@ model package details.
 
 :func:`card_view` turns the card into a tree of display nodes (fields, tables,
 charts), every field of the content included, unknown ones too, with readable
-labels; ``templates/model_card.html`` draws the tree.  Charts are drawn with
-matplotlib (the object API, no pyplot state) as SVG and inlined in the HTML, so
-the page is self-contained and WeasyPrint embeds them in the PDF as vectors with
-searchable text.  :func:`render_html` and :func:`render_pdf` are the entry points.
+labels; ``templates/model_card.html`` draws the tree.  Charts are drawn by
+:func:`charter.render.charts.metric_svg` and inlined in the HTML, so the page is
+self-contained and the PDF (:mod:`charter.render.pdf`) embeds them as vectors with
+searchable text.  :func:`render_html` and :func:`render_pdf` are the entry points:
+the console shows the HTML, the model card export job stores the PDF, and the CLI
+draws :func:`card_view`'s tree in a terminal.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-import itertools
 import json
-import math
 import re
-import textwrap
-import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from markupsafe import Markup
 
-__all__ = ["card_view", "render_html", "render_pdf", "parse_content"]
+from . import pages, pdf
+from .charts import CHART_TYPES, metric_svg
+from .formatting import format_number, format_time
+
+__all__ = ["card_view", "render_html", "render_pdf", "parse_content", "format_number", "format_time"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -140,8 +139,6 @@ TONES: dict[str, str] = {
 }
 
 STATUS_LABELS = {"PendingReview": "Pending review", "PendingManualApproval": "Pending manual approval"}
-
-CHART_TYPES = {"bar_chart", "linear_graph", "matrix"}
 
 _LONG_TEXT = 90  # characters; longer strings (or any with a line break) are set as paragraphs
 
@@ -249,44 +246,6 @@ class CardView:
 
 
 # --- values -----------------------------------------------------------------------
-
-
-def format_number(value: float | int) -> str:
-    """Numbers as people read them: integers whole, others to 4 significant digits."""
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10_000 else str(value)
-    if math.isnan(value) or math.isinf(value):
-        return str(value)
-    if value == int(value) and abs(value) < 1e15:
-        return format_number(int(value))
-    if abs(value) >= 1000:
-        return f"{value:,.2f}"
-    if abs(value) >= 0.001:
-        return f"{value:.4g}"
-    return f"{value:.3e}"
-
-
-def format_time(value: Any) -> str | None:
-    """An epoch float, datetime or ISO string as ``YYYY-MM-DD HH:MM UTC``."""
-    if value is None:
-        return None
-    when: dt.datetime | None = None
-    if isinstance(value, dt.datetime):
-        when = value
-    elif isinstance(value, (int, float)):
-        when = dt.datetime.fromtimestamp(value, dt.timezone.utc)
-    elif isinstance(value, str):
-        try:
-            when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-    if when is None:
-        return str(value)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _is_scalar(value: Any) -> bool:
@@ -551,179 +510,6 @@ def card_view(
 
 # --- charts -----------------------------------------------------------------------
 
-ACCENT = "#2563eb"
-_INK = "#1f2937"
-_GRID = "#e5e7eb"
-
-# matplotlib's rcParams are process-global; charts are drawn one at a time under this lock.
-CHART_LOCK = threading.Lock()
-CHART_RC = {
-    "svg.fonttype": "none",  # keep text as <text>: crisp, and searchable in the PDF
-    "svg.hashsalt": "charter-model-card",  # stable element ids: the same card renders the same SVG
-    "text.parse_math": False,  # a '$' in a label is a dollar sign, not mathtext
-    "font.family": "DejaVu Sans",
-    "font.size": 8.5,
-    "axes.edgecolor": "#9ca3af",
-    "axes.labelcolor": _INK,
-    "axes.titlesize": 9.5,
-    "xtick.color": _INK,
-    "ytick.color": _INK,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-}
-
-_WIDTH_IN = 6.2
-
-_chart_ids = itertools.count(1)
-_SVG_ID = re.compile(r'(\sid=)"([^"]+)"')
-_SVG_REF = re.compile(r'(url\(|xlink:href="|href=")#')
-
-
-def _numbers(values: Any) -> list[float]:
-    if not isinstance(values, list) or not values:
-        raise ValueError("expected a non-empty list of numbers")
-    return [float(v) for v in values]
-
-
-def _labels(names: Any, count: int, wrap: int | None = None) -> list[str]:
-    """Axis labels for ``count`` positions: the given names, numbered where missing, wrapped to ``wrap`` columns."""
-    given = [str(n) for n in names] if isinstance(names, list) else []
-    labels = [given[i] if i < len(given) else str(i + 1) for i in range(count)]
-    if wrap:
-        labels = [textwrap.fill(label, wrap, break_long_words=False) for label in labels]
-    return labels
-
-
-def _draw_bar_chart(fig, metric: dict) -> None:
-    values = _numbers(metric.get("value"))
-    labels = _labels(metric.get("x_axis_name"), len(values))
-    y_name = metric.get("y_axis_name") if isinstance(metric.get("y_axis_name"), str) else None
-    ax = fig.add_subplot()
-    positions = list(range(len(values)))
-    horizontal = len(values) > 8 or max(len(label) for label in labels) > 12
-    if horizontal:
-        bars = ax.barh(positions, values, color=ACCENT, height=0.65)
-        ax.set_yticks(positions, labels)
-        ax.invert_yaxis()
-        if y_name:
-            ax.set_xlabel(y_name)
-        ax.grid(axis="x", color=_GRID, linewidth=0.8)
-    else:
-        bars = ax.bar(positions, values, color=ACCENT, width=0.65)
-        ax.set_xticks(positions, labels)
-        if y_name:
-            ax.set_ylabel(y_name)
-        ax.grid(axis="y", color=_GRID, linewidth=0.8)
-    ax.set_axisbelow(True)
-    ax.bar_label(bars, labels=[format_number(v) for v in values], padding=2, fontsize=7.5, color=_INK)
-    ax.margins(x=0.12 if horizontal else 0.05, y=0.05 if horizontal else 0.12)
-
-
-def _bar_chart_size(metric: dict) -> tuple[float, float]:
-    values = metric.get("value") if isinstance(metric.get("value"), list) else []
-    labels = _labels(metric.get("x_axis_name"), len(values))
-    horizontal = len(values) > 8 or (labels and max(len(label) for label in labels) > 12)
-    return (_WIDTH_IN, max(1.8, 0.28 * len(values) + 0.9)) if horizontal else (_WIDTH_IN, 2.8)
-
-
-def _draw_linear_graph(fig, metric: dict) -> None:
-    points = metric.get("value")
-    if not isinstance(points, list) or not points:
-        raise ValueError("expected a non-empty list of [x, y] points")
-    xs, ys = [], []
-    for point in points:
-        if not isinstance(point, list) or len(point) != 2:
-            raise ValueError("every point must be [x, y]")
-        xs.append(float(point[0]))
-        ys.append(float(point[1]))
-    ax = fig.add_subplot()
-    ax.plot(xs, ys, color=ACCENT, linewidth=1.8, marker="o" if len(xs) <= 25 else None, markersize=3.5)
-    if isinstance(metric.get("x_axis_name"), str):
-        ax.set_xlabel(metric["x_axis_name"])
-    if isinstance(metric.get("y_axis_name"), str):
-        ax.set_ylabel(metric["y_axis_name"])
-    ax.grid(color=_GRID, linewidth=0.8)
-    ax.set_axisbelow(True)
-
-
-def _matrix_values(metric: dict) -> list[list[float]]:
-    rows = metric.get("value")
-    if not isinstance(rows, list) or not rows or not all(isinstance(r, list) and r for r in rows):
-        raise ValueError("expected a list of rows of numbers")
-    width = max(len(r) for r in rows)
-    return [[float(c) for c in r] + [math.nan] * (width - len(r)) for r in rows]
-
-
-def _matrix_size(metric: dict) -> tuple[float, float]:
-    try:
-        data = _matrix_values(metric)
-    except (TypeError, ValueError):
-        return (_WIDTH_IN, 3.0)
-    rows, cols = len(data), len(data[0])
-    cell = _cell_inches(rows, cols)
-    width = min(_WIDTH_IN, 2.6 + cell * cols)
-    height = min(6.0, 1.1 + cell * rows)
-    return (width, height)
-
-
-def _cell_inches(rows: int, cols: int) -> float:
-    """The side of one cell: roomy for a 2 x 2 confusion matrix, tight for 20 x 20."""
-    size = max(rows, cols)
-    return 0.95 if size <= 2 else 0.75 if size <= 4 else 0.55 if size <= 6 else 0.42 if size <= 12 else 0.26
-
-
-def _draw_matrix(fig, metric: dict) -> None:
-    data = _matrix_values(metric)
-    rows, cols = len(data), len(data[0])
-    ax = fig.add_subplot()
-    image = ax.imshow(data, cmap="Blues", aspect="auto")
-    # Column labels wrap to the width of a cell (about 5 points a character at this size).
-    wrap = max(4, int(_cell_inches(rows, cols) * 72 / 5.2))
-    ax.set_xticks(range(cols), _labels(metric.get("x_axis_name"), cols, wrap=wrap))
-    ax.set_yticks(range(rows), _labels(metric.get("y_axis_name"), rows, wrap=22))
-    ax.tick_params(length=0)
-    ax.xaxis.tick_top()
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    finite = [v for row in data for v in row if not math.isnan(v)]
-    low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
-    middle = (low + high) / 2
-    if rows * cols <= 144:
-        for r, row in enumerate(data):
-            for c, value in enumerate(row):
-                if not math.isnan(value):
-                    ax.text(c, r, format_number(value), ha="center", va="center", fontsize=8,
-                            color="white" if value > middle else _INK)
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-
-
-_DRAW = {"bar_chart": (_draw_bar_chart, _bar_chart_size), "linear_graph": (_draw_linear_graph, lambda m: (_WIDTH_IN, 2.8)),
-         "matrix": (_draw_matrix, _matrix_size)}
-
-
-def chart_svg(metric: dict) -> str:
-    """The metric drawn as an ``<svg>`` element (no XML prolog), ready to inline in HTML."""
-    from matplotlib import rc_context
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
-    from matplotlib.figure import Figure
-
-    draw, size = _DRAW[metric["type"]]
-    with CHART_LOCK, rc_context(CHART_RC):
-        fig = Figure(figsize=size(metric), layout="constrained")
-        draw(fig, metric)
-        buffer = io.StringIO()
-        FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None, "Creator": None})
-    svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]
-    # matplotlib numbers its element ids per figure (figure_1, patch_3, ...); inlined
-    # side by side in one page they would collide, so each chart gets its own prefix.
-    prefix = f"c{next(_chart_ids)}-"
-    svg = _SVG_ID.sub(lambda m: f'{m[1]}"{prefix}{m[2]}"', svg)
-    svg = _SVG_REF.sub(lambda m: f"{m[1]}#{prefix}", svg)
-    # A class for the stylesheet, and a name for screen readers.
-    title = str(metric.get("name", "chart")).replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-    return svg.replace("<svg ", f'<svg class="chart-svg" role="img" aria-label="{title}" ', 1)
-
 
 def chart_summary(metric: dict) -> Block:
     """A chart metric in words: its kind and size, for places that cannot draw."""
@@ -748,7 +534,7 @@ def chart_node(metric: dict):
     name = str(metric.get("name") or label_of(metric.get("type", "chart")))
     notes = metric.get("notes") if isinstance(metric.get("notes"), str) else None
     try:
-        svg = chart_svg(metric)
+        svg = metric_svg(metric)
     except (TypeError, ValueError, KeyError) as exc:
         detail = f"Could not draw this {metric.get('type')} metric ({exc}); its value: {_json(metric.get('value'))}"
         return Block(name, [Paragraph(detail)] + ([Paragraph(notes)] if notes else []), level=5)
@@ -758,18 +544,6 @@ def chart_node(metric: dict):
 # --- rendering ----------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=jinja2.select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return env
-
-
 def render_html(card_document: dict, content: dict | None = None, *, generated_at: float | None = None) -> str:
     """The whole card as one self-contained HTML page (CSS embedded, charts as inline SVG).
 
@@ -777,12 +551,9 @@ def render_html(card_document: dict, content: dict | None = None, *, generated_a
     ``Content`` (parsed here when omitted).
     """
     view = card_view(card_document, content, generated_at=generated_at)
-    return _environment().get_template("model_card.html").render(card=view)
+    return pages.environment(TEMPLATES).get_template("model_card.html").render(card=view, stylesheet=pages.stylesheet())
 
 
 def render_pdf(card_document: dict, content: dict | None = None, *, generated_at: float | None = None) -> bytes:
-    """The card as a PDF document (A4), rendered from :func:`render_html` by WeasyPrint."""
-    import weasyprint
-
-    html = render_html(card_document, content, generated_at=generated_at)
-    return weasyprint.HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+    """The card as a PDF document (A4), rendered from :func:`render_html`."""
+    return pdf.html_to_pdf(render_html(card_document, content, generated_at=generated_at), TEMPLATES)
