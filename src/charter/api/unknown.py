@@ -1,0 +1,77 @@
+"""The answer to a request no face claims: an unknown path, or a method a path does not take.
+
+AWS's service framework hands a request to the protocol handlers of the
+service it is addressed to; when none claims it, the answer is
+``UnknownOperationException`` with HTTP 404 (the framework's default, as the
+Smithy maintainers describe it in smithy-lang/smithy#1368).  Charter does the
+same, after authentication: the request is verified like every other (an
+unsigned one gets 403 ``MissingAuthenticationTokenException``, which is also
+what AWS's API front ends answer for a path they do not know), so nobody
+learns more from a wrong path than from a right one.
+
+The body is rest-json with ``__type`` as well (:mod:`charter.api.rest_json`),
+so a JSON 1.1 and a rest-json client read the same code.  Signed requests are
+written to the audit log; unsigned ones are not API calls of anyone (a browser
+asking for ``/favicon.ico``) and would only fill it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from ..errors import AwsError, InternalFailure, MissingAuthenticationToken, UnknownOperationException
+from ..store import audit
+from . import rest_json
+from .gateway import Gateway, WireRequest, WireResponse, _Caller
+
+log = logging.getLogger("charter.unknown")
+
+SERVED = (
+    "SageMaker (POST / with X-Amz-Target: SageMaker.<Operation>) and SageMaker Runtime "
+    "(POST /endpoints/<EndpointName>/invocations, /async-invocations or /invocations-response-stream)"
+)
+
+
+class UnknownRequest:
+    def __init__(self, gateway: Gateway):
+        self.gateway = gateway
+
+    def handle(self, request: WireRequest) -> WireResponse:
+        request_id = str(uuid.uuid4())
+        what = f"{request.method} {request.path}"
+        event = audit.AuditEvent(
+            request_id=request_id,
+            operation="(unknown)",
+            outcome="Failed",
+            status_code=404,
+            source_ip=request.source_ip,
+            user_agent=request.headers.get("user-agent"),
+        )
+        caller = _Caller()
+        try:
+            try:
+                verified = self.gateway._authenticate(request, caller)
+            except MissingAuthenticationToken:
+                raise MissingAuthenticationToken(
+                    f"Missing Authentication Token: {what} is not signed, and it is not an operation of this server. "
+                    f"This server answers {SERVED}; GET / describes it."
+                ) from None
+            event.region = verified.region
+            event.principal_arn = caller.principal.arn
+            event.user_name = caller.principal.name
+            raise UnknownOperationException(
+                f"{what} is not an operation of any API this server serves. It serves {SERVED}.", status=404
+            )
+        except AwsError as error:
+            answer = error
+        except Exception as exc:  # a bug: a retryable fault for the client, the details in the log
+            log.exception("request %s failed", request_id)
+            answer = InternalFailure(f"Charter could not complete the request ({type(exc).__name__}); request id {request_id}.")
+        if not isinstance(answer, MissingAuthenticationToken):
+            event.access_key_id = caller.access_key_id
+            event.status_code = answer.status
+            event.error_code = answer.code
+            event.error_message = f"{what}: {answer.message}"[:2000]
+            self.gateway._audit(event)
+        return rest_json.error_response(answer, request_id)
