@@ -40,7 +40,7 @@ def content(workspace: Workspace, group: str, number: int) -> dict:
     credit = group == "credit-risk"
     evaluation = {
         "name": "Holdout evaluation",
-        "evaluation_observation": version.note,
+        "evaluation_observation": f"{version.description} {version.note}".strip(),
         "datasets": [workspace.uri("registry", group, str(number), "evaluation.json")],
         "metric_groups": [{
             "name": "Binary classification",

@@ -26,7 +26,8 @@ PENDING, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
 @dataclass(frozen=True)
 class Version:
     approval: str
-    note: str  # the ApprovalDescription, or what changed in this version
+    description: str  # the ModelPackageDescription: what this version is
+    note: str  # the reviewer's ApprovalDescription (none while pending)
     counts: tuple[int, int, int, int] | None = None  # holdout TP, FN, FP, TN (classifiers)
     auc: float | None = None
     errors: tuple[float, float] | None = None  # holdout RMSE, MAE (forecasters)
@@ -37,6 +38,7 @@ class Group:
     name: str
     description: str
     image: str  # the image, with {region} for the registry's region
+    framework: str | None  # the container's Framework, where it names one
     content_type: str
     task: str
     versions: tuple[Version, ...]
@@ -48,15 +50,16 @@ GROUPS = (
         "credit-risk",
         "Probability that a loan applicant repays; German credit data (1,000 applicants).",
         "683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+        "SKLEARN",
         "text/csv",
         "CLASSIFICATION",
         (
-            Version(REJECTED, "Rejected: AUC 0.71 on the holdout is under the 0.75 the credit policy asks for.",
-                    (170, 40, 45, 45), 0.71),
-            Version(APPROVED, "Approved: AUC 0.80 meets the policy; pre-training bias reviewed in the Clarify report.",
-                    (185, 25, 38, 52), 0.80),
-            Version(PENDING, "Retrained on the 2026 applications; awaiting the model risk review.",
-                    (188, 22, 35, 55), 0.82),
+            Version(REJECTED, "Logistic regression baseline.",
+                    "AUC 0.71 on the holdout is under the 0.75 the credit policy asks for.", (170, 40, 45, 45), 0.71),
+            Version(APPROVED, "Gradient boosting on the same features.",
+                    "AUC 0.80 meets the policy; pre-training bias reviewed in the Clarify report.", (185, 25, 38, 52), 0.80),
+            Version(PENDING, "Gradient boosting retrained on the 2026 applications; awaiting the model risk review.",
+                    "", (188, 22, 35, 55), 0.82),
         ),
         uses_credit_analyses=True,
     ),
@@ -64,24 +67,27 @@ GROUPS = (
         "customer-churn",
         "Subscribers likely to cancel within 90 days, for the retention team's offers.",
         "683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:1.7-1",
+        "XGBOOST",
         "text/csv",
         "CLASSIFICATION",
         (
-            Version(APPROVED, "Approved: recall 0.82 at the agreed precision; shadow-tested for two weeks.",
-                    (410, 90, 120, 1380), 0.88),
-            Version(PENDING, "Adds the support-ticket features; awaiting review.", (432, 68, 131, 1369), 0.90),
+            Version(APPROVED, "XGBoost on usage and billing features.",
+                    "Recall 0.82 at the agreed precision; shadow-tested for two weeks.", (410, 90, 120, 1380), 0.88),
+            Version(PENDING, "Adds the support-ticket features; awaiting review.", "", (432, 68, 131, 1369), 0.90),
         ),
     ),
     Group(
         "demand-forecast",
         "Hourly electricity demand, 24 hours ahead, per substation (DeepAR).",
         "522234722520.dkr.ecr.{region}.amazonaws.com/forecasting-deepar:1",
+        None,
         "application/jsonlines",
         "OTHER",
         (
-            Version(APPROVED, "Approved: RMSE 41.2 MW beats the seasonal naive forecast by 18%.", errors=(41.2, 29.8)),
-            Version(REJECTED, "Rejected: the student-t likelihood made the 90% band too wide for dispatch.",
-                    errors=(43.9, 31.5)),
+            Version(APPROVED, "DeepAR, Gaussian likelihood, 7 days of context.",
+                    "RMSE 41.2 MW beats the seasonal naive forecast by 18%.", errors=(41.2, 29.8)),
+            Version(REJECTED, "DeepAR with a Student-t likelihood.",
+                    "The Student-t likelihood made the 90% band too wide for dispatch.", errors=(43.9, 31.5)),
         ),
     ),
 )
@@ -142,16 +148,17 @@ def run(workspace: Workspace) -> None:
         states = []
         for number, version in enumerate(group.versions, 1):
             metrics, drift = _metrics(workspace, group, number, version)
+            container = {
+                "Image": group.image.format(region=workspace.region),
+                "ModelDataUrl": workspace.uri("models", group.name, str(number), "model.tar.gz"),
+            }
+            if group.framework:
+                container["Framework"] = group.framework
             request = {
                 "ModelPackageGroupName": group.name,
-                "ModelPackageDescription": version.note.split(": ", 1)[-1] if version.approval == PENDING
-                else f"Version {number} of {group.name}.",
+                "ModelPackageDescription": version.description,
                 "InferenceSpecification": {
-                    "Containers": [{
-                        "Image": group.image.format(region=workspace.region),
-                        "ModelDataUrl": workspace.uri("models", group.name, str(number), "model.tar.gz"),
-                        "Framework": "SKLEARN" if "scikit" in group.image else "XGBOOST" if "xgboost" in group.image else None,
-                    }],
+                    "Containers": [container],
                     "SupportedContentTypes": [group.content_type],
                     "SupportedResponseMIMETypes": ["text/csv" if group.content_type == "text/csv" else "application/json"],
                     "SupportedRealtimeInferenceInstanceTypes": ["ml.m5.large", "ml.m5.xlarge"],
@@ -163,8 +170,6 @@ def run(workspace: Workspace) -> None:
                 "CustomerMetadataProperties": {"team": "risk-analytics" if group.uses_credit_analyses else "growth"},
                 "Tags": [TAG],
             }
-            if request["InferenceSpecification"]["Containers"][0]["Framework"] is None:
-                del request["InferenceSpecification"]["Containers"][0]["Framework"]
             if drift:
                 request["DriftCheckBaselines"] = drift
             arn = scientist.call("CreateModelPackage", request)["ModelPackageArn"]
