@@ -33,14 +33,19 @@ def facts(settings: Settings, endpoint: str) -> dict:
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_DEFAULT_REGION": settings.region,
             "AWS_PROFILE": "charter",
-            "credentials": "printed once at the first start and written to CHARTER_HOME/credentials on the server "
-            "(AWS credentials-file format, profile charter)",
+            "credentials": "printed once at the first start and written on the server to CHARTER_HOME/credentials "
+            "(profile charter), with CHARTER_HOME/config beside it (region and endpoint_url); export "
+            "AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE to those files",
         },
         "example": f"aws --endpoint-url {endpoint} --region {settings.region} sagemaker list-model-package-groups",
         "console": None,
         "console_note": "This server has no web console yet; the charter command (charter --help) administers it.",
         "health": "/health",
-        "docs": {"readme": "README.md in the Charter source tree", "sagemaker_api_reference": API_REFERENCE},
+        "docs": {
+            "readme": "README.md in the Charter source tree",
+            "coverage": "docs/coverage.md in the source tree: which operations Charter implements",
+            "sagemaker_api_reference": API_REFERENCE,
+        },
         "requests": "Every API request must be signed with AWS Signature Version 4; unsigned ones are refused.",
     }
 
@@ -82,6 +87,7 @@ code,pre{{background:#f2f4f7;border-radius:4px}}pre{{padding:.8rem;overflow-x:au
 <p>{e(document['console_note'])}</p>
 <h2>Docs</h2>
 <ul><li>{e(document['docs']['readme'])}</li>
+<li>{e(document['docs']['coverage'])}</li>
 <li><a href="{e(API_REFERENCE)}">Amazon SageMaker API reference</a> (the operations Charter speaks)</li>
 <li>Health check: <a href="/health">/health</a></li></ul>
 </body></html>
