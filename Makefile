@@ -28,8 +28,10 @@ test-sqlite: install
 test-postgres: install
 	CHARTER_TEST_DB=postgresql $(PY) -m pytest -q tests/integration
 
+# The quick form of every benchmark and one table of ratios against the peers;
+# the full runs are in benchmarks/README.md.
 bench: install
-	$(PY) benchmarks/api.py
+	$(PY) benchmarks/quick.py
 
 clean:
 	rm -rf $(VENV) .charter build *.egg-info src/*.egg-info

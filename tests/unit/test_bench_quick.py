@@ -1,0 +1,114 @@
+"""benchmarks/quick.py (``make bench``): one table from every benchmark's results, missing peers included.
+
+The benchmarks themselves are not run here (they take minutes); each script's JSON is
+written as that script writes it, and the table is read back from it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def quick(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("bench_quick", ROOT / "benchmarks" / "quick.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_quick", module)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "OUT", tmp_path)
+    monkeypatch.setattr(module, "ROOT", tmp_path.parent)
+    return module
+
+
+def bench(quick, name):
+    return next(b for b in quick.BENCHMARKS if b.name == name)
+
+
+def write(quick, name, document):
+    (quick.OUT / f"{name}.json").write_text(json.dumps(document))
+
+
+def test_api_rows_carry_both_rates_and_say_when_moto_is_absent(quick):
+    api = bench(quick, "api")
+    with_moto = {"operations": [{"label": "Describe", "charter": {"rps": 200.0, "errors": 0},
+                                 "moto": {"rps": 100.0, "errors": 0}, "rps_ratio": 2.0}]}
+    [row] = quick.api_rows(with_moto, api)
+    assert (row.task, row.unit, row.charter, row.peer, row.peer_name, row.ratio, row.note) == \
+        ("Describe", "req/s", 200.0, 100.0, "moto", 2.0, "")
+    charter_only = {"operations": [{"label": "Describe", "charter": {"rps": 200.0, "errors": 3}}]}
+    [row] = quick.api_rows(charter_only, api)
+    assert row.peer is None and row.ratio is None
+    assert row.note.startswith("moto not installed") and "Charter: 3 failed request(s)" in row.note
+
+
+def test_a_missing_monitor_peer_is_a_row_not_a_failure(quick, capsys):
+    write(quick, "monitor", {
+        "table": [
+            {"task": "baseline + drift check", "peer": "evidently", "charter_seconds": 2.0, "peer_seconds": None,
+             "ratio": None},
+            {"task": "profile both tables", "peer": "whylogs", "charter_seconds": 1.5, "peer_seconds": 6.0,
+             "ratio": 4.0},
+        ],
+        "results": {"charter": {"seconds": 2.0}, "evidently": {"error": "not installed"}, "whylogs": {"seconds": 6.0}},
+    })
+    assert quick.main(["--table-only", "--only", "monitor"]) == 0
+    printed = capsys.readouterr().out
+    assert "evidently not installed" in printed and "4.00x" in printed and "FAILED" not in printed
+
+
+def test_deepar_without_gluonts_measures_charter_and_says_why(quick):
+    deepar = bench(quick, "deepar")
+    charter = {"seconds_per_epoch": 0.5, "infer_seconds_per_1000": 4.0, "metrics": {"mean_wQuantileLoss": 0.1}}
+    gluonts = {"seconds_per_epoch": 1.5, "infer_seconds_per_1000": 6.0, "metrics": {"mean_wQuantileLoss": 0.11}}
+    absent = {"datasets": {"electricity-like": {"summary": {"charter": charter}, "runs": {"charter": [{}]}}}}
+    rows = quick.deepar_rows(absent, deepar)
+    assert [(r.task, r.charter, r.peer, r.ratio) for r in rows] == [
+        ("electricity-like: training", 0.5, None, None), ("electricity-like: forecasting 1,000 series", 4.0, None, None)]
+    assert all(r.note.startswith("GluonTS not installed") for r in rows)
+    failed = {"datasets": {"m4-hourly-like": {"summary": {"charter": charter},
+                                              "runs": {"gluonts": [{"error": "worker exited 1"}]}}}}
+    assert quick.deepar_rows(failed, deepar)[0].note == "GluonTS failed: worker exited 1"
+    both = {"datasets": {"m4-hourly-like": {"summary": {"charter": charter, "gluonts": gluonts}, "runs": {}}}}
+    training, forecasting = quick.deepar_rows(both, deepar)
+    assert training.ratio == pytest.approx(3.0) and forecasting.ratio == pytest.approx(1.5)
+    assert training.note == "mean wQL 0.1000 vs 0.1100"
+
+
+def test_clarify_runs_what_its_installed_peers_allow(quick):
+    assert quick._clarify_without({"smclarify"}) == ["--skip-bias"]
+    assert quick._clarify_without({"shap"}) == ["--skip-shap"]
+    assert quick._clarify_without({"smclarify", "shap"}) is None
+    clarify = bench(quick, "clarify")
+    clarify.missing = {"smclarify"}
+    result = {"tasks": [{"task": "shap", "label": "Kernel SHAP, 50 rows", "charter": {"best_s": 0.5},
+                         "peer": {"best_s": 2.0}, "agreement": {"correlation": 0.99999}}]}
+    shap_row, bias_row = quick.clarify_rows(result, clarify)
+    assert (shap_row.peer_name, shap_row.ratio, shap_row.note) == ("shap", 4.0, "corr 0.99999")
+    assert bias_row.peer_name == "smclarify" and bias_row.note.startswith("smclarify not installed")
+
+
+def test_a_benchmark_without_results_fails_the_run_and_names_its_log(quick, capsys):
+    (quick.OUT / "api.status").write_text("exit 1")
+    (quick.OUT / "api.log").write_text("$ api.py\nTraceback ...\nRuntimeError: charter server exited with 1\n")
+    assert quick.main(["--table-only", "--only", "api"]) == 1
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "FAILED" in printed and "exit 1, no results: RuntimeError: charter server exited with 1" in printed
+
+
+def test_differing_bias_metrics_fail_the_run(quick):
+    write(quick, "clarify", {"tasks": [{"task": "pre_sex", "label": "pre-training, sex", "charter": {"best_s": 0.1},
+                                        "peer": {"best_s": 0.5}, "agreement": {"problems": ["CI differs"]}}]})
+    assert quick.main(["--table-only", "--only", "clarify"]) == 1
+
+
+def test_every_benchmark_script_is_in_the_quick_run(quick):
+    # moto_seeded.py is registry.py's helper, not a benchmark of its own.
+    scripts = {p.name for p in (ROOT / "benchmarks").glob("*.py")} - {"quick.py", "moto_seeded.py"}
+    assert {b.script for b in quick.BENCHMARKS} == scripts
