@@ -112,7 +112,7 @@ def server(
         from .demo import seed
 
         for line in seed(instance).lines():
-            out.print(line, highlight=False)
+            out.print(line, highlight=False, markup=False)
     config = instance.write_config()
     out.print(f"Charter {settings.database_url.split(':', 1)[0]} store at {settings.home}")
     out.print(f"SageMaker API on [bold]{endpoint}[/]; point the AWS CLI and boto3 at it with:", highlight=False)

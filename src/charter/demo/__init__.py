@@ -116,7 +116,7 @@ class Step:
 
 
 class SeedReport(list):
-    """The lines the server prints about the demo workspace."""
+    """The lines the server prints about the demo workspace (plain text, no markup)."""
 
     def lines(self) -> list[str]:
         return list(self)
@@ -163,9 +163,9 @@ def seed(instance: Instance, steps: list[Step] | None = None) -> SeedReport:
     marker.setdefault("seeded_at", _now())
     path.write_text(json.dumps(marker, indent=2) + "\n")
 
-    report.append(f"[bold]Demo workspace[/] made in {time.perf_counter() - started:.1f} s (once: recorded in {path}):")
+    report.append(f"Demo workspace made in {time.perf_counter() - started:.1f} s (once: recorded in {path}):")
     report.extend(f"  {line}" for line in workspace.made)
-    report.extend(f"  [yellow]note:[/] {note}" for note in workspace.notes)
+    report.extend(f"  note: {note}" for note in workspace.notes)
     return report
 
 
