@@ -1,8 +1,10 @@
 """One Charter installation: settings, database, server key, bootstrap.
 
 The API server, the CLI and the tests all open an ``Instance``; it applies the
-migrations, makes sure the bootstrap admin exists and holds what every face
-needs (the engine, the keyring, the pagination-token codec).
+migrations and holds what every face needs (the engine, the keyring, the
+pagination-token codec, the client files in CHARTER_HOME).  It imports no
+service: the composition roots make sure the bootstrap admin exists
+(``services.iam_admin.bootstrap_admin``).
 """
 
 from __future__ import annotations
@@ -20,9 +22,6 @@ from .iam.keyring import Keyring
 from .settings import Settings
 from .store import db
 from .store.resources import TokenCodec
-
-ADMIN_USER = "admin"
-
 
 @dataclass
 class Instance:
@@ -49,39 +48,6 @@ class Instance:
 
     def close(self) -> None:
         self.engine.dispose()
-
-    def bootstrap_admin(self) -> identities.AccessKey | None:
-        """Make sure the admin user and its keys exist.
-
-        Keys come from CHARTER_ROOT_ACCESS_KEY_ID / CHARTER_ROOT_SECRET_ACCESS_KEY when
-        set; otherwise they are generated on first start and written to
-        CHARTER_HOME/credentials (profile ``charter``).  Returns the keys when they
-        were created now (so the caller prints them once), else None.
-        """
-        from .services.iam_admin import create_user  # services sit above iam; import late
-
-        settings = self.settings
-        with self.transaction() as conn:
-            admin = identities.find_principal(conn, settings.account_id, "user", ADMIN_USER)
-            wanted = settings.root_access_key_id
-            if admin is not None:
-                if wanted and identities.lookup_key(conn, self.keyring, wanted) is None:
-                    return identities.create_access_key(
-                        conn, self.keyring, admin, access_key_id=wanted, secret=settings.root_secret_access_key
-                    )
-                return None
-            _, key = create_user(
-                conn,
-                self.keyring,
-                account=settings.account_id,
-                name=ADMIN_USER,
-                persona="admin",
-                access_key_id=wanted,
-                secret=settings.root_secret_access_key if wanted else None,
-            )
-        if not wanted:
-            self.write_credentials(key)
-        return key
 
     @property
     def config_file(self) -> Path:

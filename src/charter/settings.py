@@ -1,4 +1,11 @@
-"""One Settings object, read from CHARTER_* environment variables (ARCHITECTURE.md)."""
+"""One Settings object, read from CHARTER_* environment variables (ARCHITECTURE.md).
+
+Nothing else in Charter reads its own configuration from the environment: the
+composition roots (the server, the CLI, tests) build one ``Settings`` and hand it
+down, so every knob is listed here, typed and checked once, at start-up.  What a
+built-in reads from its environment (``SAGEMAKER_*``, the Model Monitor contract) is
+the container's input, not Charter's configuration, and is parsed by the built-in.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,20 @@ from pathlib import Path
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+def _positive(name: str, default, cast=float):
+    """A positive number from ``name``, or ``default`` when it is unset; a clear error otherwise."""
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = cast(raw)
+    except ValueError:
+        raise RuntimeError(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise RuntimeError(f"{name} must be positive, not {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -27,6 +48,16 @@ class Settings:
     max_clock_skew_seconds: int = 900
     # The public datasets folder (shared/data) when it is not beside the checkout.
     shared_data: Path | None = None
+    # An external S3 service for artifacts (not supported yet: the artifact store refuses it).
+    s3_endpoint_url: str | None = None
+    # Webhook deliveries: retry schedule (base * 2**attempts, jittered), how long a
+    # claimed delivery is held before another worker may retry it, and the HTTP timeout.
+    webhook_backoff_base_seconds: float = 1.0
+    webhook_max_attempts: int = 10
+    webhook_lease_seconds: float = 60.0
+    webhook_timeout_seconds: float = 10.0
+    # Model card export jobs: how long a claimed job is held before another worker runs it again.
+    card_export_lease_seconds: float = 120.0
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -49,6 +80,12 @@ class Settings:
             root_secret_access_key=_env("CHARTER_ROOT_SECRET_ACCESS_KEY"),
             max_clock_skew_seconds=int(_env("CHARTER_MAX_CLOCK_SKEW_SECONDS", "900")),
             shared_data=Path(_env("CHARTER_SHARED_DATA")).resolve() if _env("CHARTER_SHARED_DATA") else None,
+            s3_endpoint_url=_env("CHARTER_S3_ENDPOINT_URL"),
+            webhook_backoff_base_seconds=_positive("CHARTER_WEBHOOK_BACKOFF_BASE_SECONDS", 1.0),
+            webhook_max_attempts=_positive("CHARTER_WEBHOOK_MAX_ATTEMPTS", 10, int),
+            webhook_lease_seconds=_positive("CHARTER_WEBHOOK_LEASE_SECONDS", 60.0),
+            webhook_timeout_seconds=_positive("CHARTER_WEBHOOK_TIMEOUT_SECONDS", 10.0),
+            card_export_lease_seconds=_positive("CHARTER_CARD_EXPORT_LEASE_SECONDS", 120.0),
         )
         return replace(settings, **overrides) if overrides else settings
 

@@ -83,10 +83,36 @@ FACES = ("charter.api", "charter.console", "charter.cli")
         ("charter.services", FACES),
         ("charter.store", FACES + ("charter.services", "charter.runtime", "charter.builtins")),
         ("charter.iam", FACES + ("charter.services", "charter.runtime", "charter.builtins")),
+        # one installation's plumbing; the composition roots wire the services to it
+        ("charter.instance", FACES + ("charter.services", "charter.runtime", "charter.builtins")),
     ],
 )
 def test_no_layer_imports_from_above(layer, forbidden):
     assert _offenders(layer, forbidden) == {}
+
+
+def _reads_environment(path: Path) -> bool:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb"):
+            if isinstance(node.value, ast.Name) and node.value.id == "os":
+                return True
+        if isinstance(node, ast.ImportFrom) and node.module == "os":
+            if any(alias.name in ("environ", "getenv", "environb") for alias in node.names):
+                return True
+    return False
+
+
+# Where reading the environment is right: Charter's own settings; the CLI's client,
+# which reads the caller's AWS environment as boto3 does; the built-ins, whose
+# environment is the container contract (SAGEMAKER_*, the monitor's variables).
+ENVIRONMENT_READERS = ("charter.settings", "charter.cli.client", "charter.builtins")
+
+
+def test_only_settings_reads_charters_configuration_from_the_environment():
+    readers = sorted(
+        _module_name(p) for p in ROOT.rglob("*.py") if "migrations" not in p.parts and _reads_environment(p)
+    )
+    assert [m for m in readers if not any(_under(m, allowed) for allowed in ENVIRONMENT_READERS)] == []
 
 
 def test_the_checker_sees_late_and_relative_imports(tmp_path):

@@ -328,5 +328,7 @@ def test_writing_under_a_file_or_to_a_prefix_fails_clearly(settings):
 
 def test_external_s3_is_not_implemented_yet(settings, monkeypatch):
     monkeypatch.setenv("CHARTER_S3_ENDPOINT_URL", "http://minio:9000")
+    settings = Settings.from_env(home=settings.home, artifact_root=settings.artifact_root)  # read once, here
+    assert settings.s3_endpoint_url == "http://minio:9000"
     with pytest.raises(artifacts.ExternalS3NotSupported, match="CHARTER_S3_ENDPOINT_URL"):
         artifacts.write_bytes(settings, "s3://bkt/key", b"x")

@@ -100,7 +100,9 @@ def server(
 
     instance = Instance.from_env(**overrides)
     settings = instance.settings
-    key = instance.bootstrap_admin()
+    from ..services.iam_admin import bootstrap_admin
+
+    key = bootstrap_admin(instance)
     endpoint = instance.endpoint_url
     if key is not None:
         out.print("[bold green]Charter created its admin user.[/] Keep these keys; they are shown once:")

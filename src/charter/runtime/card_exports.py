@@ -13,7 +13,7 @@ transaction that puts a lease on it (owner, expiry, attempt count, kept in the
 job document under ``_Lease``; the gateway's output shape never shows it), and it
 is rendered with no transaction open.  A server that stops cleanly hands its
 leases back so the next start picks the job up at once; one that crashes leaves
-the lease to run out (``CHARTER_CARD_EXPORT_LEASE_SECONDS``, default 120) and any
+the lease to run out (``Settings.card_export_lease_seconds``, default 120) and any
 worker then runs the job again.  A job whose attempts keep dying is failed after
 ``MAX_ATTEMPTS`` rather than retried for ever.  On PostgreSQL the claim uses
 ``FOR UPDATE SKIP LOCKED``, so several servers on one database share the work.
@@ -49,17 +49,6 @@ CARD_TYPE = "model-card"
 LEASE_KEY = "_Lease"
 MAX_ATTEMPTS = 3
 POLL_SECONDS = 1.0
-
-
-def lease_seconds() -> float:
-    raw = os.environ.get("CHARTER_CARD_EXPORT_LEASE_SECONDS")
-    try:
-        value = float(raw) if raw else 120.0
-    except ValueError:
-        raise RuntimeError(f"CHARTER_CARD_EXPORT_LEASE_SECONDS={raw!r} is not a number") from None
-    if value <= 0:
-        raise RuntimeError("CHARTER_CARD_EXPORT_LEASE_SECONDS must be positive")
-    return value
 
 
 # --- where things are -------------------------------------------------------------
@@ -132,7 +121,7 @@ class CardExportWorker:
 
     def __init__(self, instance: "Instance", *, lease: float | None = None, poll: float = POLL_SECONDS):
         self.instance = instance
-        self.lease = lease if lease is not None else lease_seconds()
+        self.lease = lease if lease is not None else instance.settings.card_export_lease_seconds
         self.poll = poll
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()

@@ -57,7 +57,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import random
 import threading
 import time
@@ -74,6 +73,7 @@ from . import background
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..instance import Instance
+    from ..settings import Settings
 
 log = logging.getLogger("charter.webhooks")
 
@@ -139,19 +139,6 @@ def backoff_delay(attempts: int, base: float, *, cap: float = MAX_BACKOFF_SECOND
 # --- configuration --------------------------------------------------------------
 
 
-def _env_number(name: str, default: float, cast=float):
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = cast(raw)
-    except ValueError:
-        raise RuntimeError(f"{name}={raw!r} is not a number") from None
-    if value <= 0:
-        raise RuntimeError(f"{name} must be positive, not {raw!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class WebhookConfig:
     backoff_base: float = 1.0
@@ -162,12 +149,12 @@ class WebhookConfig:
     batch_size: int = 8
 
     @classmethod
-    def from_env(cls) -> "WebhookConfig":
+    def from_settings(cls, settings: "Settings") -> "WebhookConfig":
         return cls(
-            backoff_base=_env_number("CHARTER_WEBHOOK_BACKOFF_BASE_SECONDS", 1.0),
-            max_attempts=_env_number("CHARTER_WEBHOOK_MAX_ATTEMPTS", 10, int),
-            lease_seconds=_env_number("CHARTER_WEBHOOK_LEASE_SECONDS", 60.0),
-            timeout_seconds=_env_number("CHARTER_WEBHOOK_TIMEOUT_SECONDS", 10.0),
+            backoff_base=settings.webhook_backoff_base_seconds,
+            max_attempts=settings.webhook_max_attempts,
+            lease_seconds=settings.webhook_lease_seconds,
+            timeout_seconds=settings.webhook_timeout_seconds,
         )
 
 
@@ -205,7 +192,7 @@ class WebhookWorker:
 
     def __init__(self, instance: "Instance", config: WebhookConfig | None = None):
         self.instance = instance
-        self.config = config or WebhookConfig.from_env()
+        self.config = config or WebhookConfig.from_settings(instance.settings)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None

@@ -1,10 +1,13 @@
 """Administering identities: users and roles with Role Manager personas, keys, policies.
 
-Used by the CLI (``charter iam ...``) and by the bootstrap; not a SageMaker
+Used by the CLI (``charter iam ...``) and by the bootstrap, which the server's
+composition root runs at start-up (:func:`bootstrap_admin`); not a SageMaker
 operation, so nothing here registers a handler.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
@@ -12,6 +15,11 @@ from .. import arns
 from ..errors import ValidationException
 from ..iam import identities, personas, policy
 from ..iam.keyring import Keyring
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..instance import Instance
+
+ADMIN_USER = "admin"
 
 
 def create_principal_with_persona(
@@ -72,3 +80,35 @@ def require_principal(conn: Connection, account: str, kind: str, name: str) -> i
     if principal is None:
         raise ValidationException(f"The {kind} {name} does not exist.")
     return principal
+
+
+def bootstrap_admin(instance: "Instance") -> identities.AccessKey | None:
+    """Make sure the admin user and its keys exist.
+
+    Keys come from CHARTER_ROOT_ACCESS_KEY_ID / CHARTER_ROOT_SECRET_ACCESS_KEY when
+    set; otherwise they are generated on first start and written to
+    CHARTER_HOME/credentials (profile ``charter``).  Returns the keys when they
+    were created now (so the caller prints them once), else None.
+    """
+    settings = instance.settings
+    with instance.transaction() as conn:
+        admin = identities.find_principal(conn, settings.account_id, "user", ADMIN_USER)
+        wanted = settings.root_access_key_id
+        if admin is not None:
+            if wanted and identities.lookup_key(conn, instance.keyring, wanted) is None:
+                return identities.create_access_key(
+                    conn, instance.keyring, admin, access_key_id=wanted, secret=settings.root_secret_access_key
+                )
+            return None
+        _, key = create_user(
+            conn,
+            instance.keyring,
+            account=settings.account_id,
+            name=ADMIN_USER,
+            persona="admin",
+            access_key_id=wanted,
+            secret=settings.root_secret_access_key if wanted else None,
+        )
+    if not wanted:
+        instance.write_credentials(key)
+    return key

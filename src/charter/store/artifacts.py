@@ -156,7 +156,7 @@ def join(uri: str, *parts: str) -> str:
 
 def _root(settings: Settings) -> Path:
     """The local directory that plays S3, from ``CHARTER_ARTIFACT_ROOT``."""
-    external = getattr(settings, "s3_endpoint_url", None) or os.environ.get("CHARTER_S3_ENDPOINT_URL")
+    external = settings.s3_endpoint_url
     if external:
         raise ExternalS3NotSupported(
             f"CHARTER_S3_ENDPOINT_URL is set ({external}), but reading and writing an external S3 service "
