@@ -137,3 +137,27 @@ def test_without_the_config_file_the_cli_has_no_region(newcomer):
     result = subprocess.run(["bash", "-c", script], cwd=workdir, env=_shell_env(started, workdir),
                             capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "region" in result.stderr.lower()
+
+
+def test_config_file_keeps_what_the_user_wrote_and_follows_the_server(tmp_path, database_url_factory):
+    from charter.iam.identities import AccessKey
+    from charter.instance import Instance
+
+    home = tmp_path / ".charter"
+    home.mkdir()
+    (home / "config").write_text("[default]\nregion = eu-west-1\n\n[profile charter]\ncli_pager =\n")
+    instance = Instance.from_env(home=str(home), database_url=database_url_factory(), host="0.0.0.0", port=9999,
+                                 region="eu-central-1")
+    try:
+        instance.write_credentials(AccessKey("AKIAEXAMPLEEXAMPLE01", "secret", "arn:aws:iam::123456789012:user/x"),
+                                   profile="demo-auditor")
+        instance.write_config()
+    finally:
+        instance.close()
+    config = configparser.ConfigParser()
+    config.read(home / "config")
+    assert config["default"]["region"] == "eu-west-1"  # not Charter's
+    assert config["profile charter"]["cli_pager"] == ""  # the user's own key in Charter's profile stays
+    for profile in ("profile charter", "profile demo-auditor"):
+        assert config[profile]["region"] == "eu-central-1"
+        assert config[profile]["endpoint_url"] == "http://127.0.0.1:9999"  # listening everywhere: loopback
