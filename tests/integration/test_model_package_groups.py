@@ -27,7 +27,7 @@ def test_create_describe_delete(sm):
     assert described["ModelPackageGroupStatus"] == "Completed"
     assert isinstance(described["CreationTime"], dt.datetime)
     assert abs(described["CreationTime"].timestamp() - dt.datetime.now().timestamp()) < 60
-    assert described["CreatedBy"]["UserProfileName"] == "admin"
+    assert described["CreatedBy"]["IamIdentity"]["Arn"] == "arn:aws:iam::123456789012:user/admin"
 
     # Describe accepts the ARN wherever the model says NameOrArn.
     assert sm.describe_model_package_group(ModelPackageGroupName=arn)["ModelPackageGroupName"] == name

@@ -147,7 +147,7 @@ def test_register_versions_and_describe_them(sm):
     assert described["SecurityConfig"] == {"KmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/abcd"}
     assert described["CustomerMetadataProperties"] == {"team": "retention"}
     assert described["ModelPackageRegistrationType"] == "Registered"
-    assert described["CreatedBy"]["UserProfileName"] == "admin"
+    assert "UserProfileName" not in described["CreatedBy"]  # an IAM caller, not a Studio user profile
     assert described["CreatedBy"]["IamIdentity"]["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/admin"
     assert isinstance(described["CreationTime"], dt.datetime)
     assert abs(described["CreationTime"].timestamp() - time.time()) < 60
@@ -274,7 +274,7 @@ def test_approval_workflow_records_who_and_when(sm, charter):
     assert approved["ApprovalDescription"] == "AUC 0.91 > 0.85"
     assert approved["LastModifiedBy"]["IamIdentity"]["Arn"].startswith(f"arn:aws:iam::{ACCOUNT}:user/mlops-")
     assert approved["LastModifiedTime"] > created
-    assert approved["CreatedBy"]["UserProfileName"] == "admin"
+    assert approved["CreatedBy"]["IamIdentity"]["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/admin"
 
     # The same status again is no change and is accepted.
     sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")

@@ -100,7 +100,7 @@ def test_approve_reject_and_list_by_status(charter, sm, group):
     described = sm.describe_model_package(ModelPackageName=arn)
     assert described["ModelApprovalStatus"] == "Approved"
     assert described["ApprovalDescription"] == "AUC 0.91 on holdout"
-    assert described["LastModifiedBy"]["UserProfileName"] == mlops
+    assert described["LastModifiedBy"]["IamIdentity"]["Arn"].endswith(f":user/{mlops}")
 
     ok(registry(charter, "reject", group, "3", "--description", "bias on age", key=keys["AccessKeyId"],
                 secret=keys["SecretAccessKey"]))

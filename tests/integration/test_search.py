@@ -131,7 +131,10 @@ def test_search_groups_returns_records_with_tags_and_total_hits(sm, run_id, grou
         ({"Name": "Tags.stage", "Operator": "Exists"}, ["ranking", "fraud"]),
         ({"Name": "Tags.stage", "Operator": "NotExists"}, ["forecast", "churn"]),
         ({"Name": "Tags.team", "Operator": "Contains", "Value": "GROW"}, ["churn"]),
-        ({"Name": "CreatedBy.UserProfileName", "Value": "admin"}, ["forecast", "ranking", "churn", "fraud"]),
+        (
+            {"Name": "CreatedBy.IamIdentity.Arn", "Value": "arn:aws:iam::123456789012:user/admin"},
+            ["forecast", "ranking", "churn", "fraud"],
+        ),
     ],
 )
 def test_group_filters(sm, run_id, groups, spec, expected):

@@ -144,9 +144,11 @@ class Gateway:
                 request_id=event.request_id,
                 conn=conn,
                 codec=self.instance.codec,
+                principal_id=caller.principal.caller_id,
             )
             result = op.handler(call, params)
             output = shapes.serialize_output(op_model.output_shape, result)
+            event.resource_arn = _created_arn(name, op_model.output_shape, output) or event.resource_arn
             if op.writes:
                 # A successful change and its audit record commit together.
                 audit.record(conn, event)
@@ -196,20 +198,32 @@ class Gateway:
         policies = [doc for _, doc in identities.attached_policies(conn, principal.arn)]
         context, resource_policies = self._resource_facts(conn, resource)
         context.update(self._context(principal, params, region, source_ip))
-        if op.conditions is not None:
-            context.update(op.conditions(params))
-        self._check(policies, principal, f"sagemaker:{op.name}", resource, context, resource_policies)
+        own_keys = {k: v for k, v in (op.conditions(params) if op.conditions is not None else {}).items() if v is not None}
+        context.update(own_keys)
+        self._check(policies, principal, f"sagemaker:{op.name}", resource, context, resource_policies, own_keys)
         for role_arn in _role_arns(params):
             self._check(
                 policies, principal, "iam:PassRole", role_arn, {**context, "iam:PassedToService": "sagemaker.amazonaws.com"}
             )
 
     @staticmethod
-    def _check(policies, principal, action: str, resource: str, context: dict, resource_policies=()) -> None:
+    def _check(
+        policies, principal, action: str, resource: str, context: dict, resource_policies=(), own_keys: dict | None = None
+    ) -> None:
         request = policy.Request(action=action, resource=resource, principal=principal.arn, context=context)
         decision = policy.evaluate(policies, request, resource_policies)
-        if decision is not policy.Decision.ALLOW:
-            raise policy.access_denied(principal.arn, action, resource, decision)
+        if decision is policy.Decision.ALLOW:
+            return
+        error = policy.access_denied(principal.arn, action, resource, decision)
+        if decision is policy.Decision.IMPLICIT_DENY and own_keys:
+            # Say when the operation's own condition keys are what refused it (e.g. a version registered
+            # Approved by someone who may only register pending ones): the caller can act on that.
+            without = {k: v for k, v in context.items() if k not in own_keys}
+            retry = policy.Request(action=action, resource=resource, principal=principal.arn, context=without)
+            if policy.evaluate(policies, retry, resource_policies) is policy.Decision.ALLOW:
+                named = " and ".join(f"{key} = {value}" for key, value in own_keys.items())
+                error = AccessDeniedException(f"{error.message} with {named}")
+        raise error
 
     @staticmethod
     def _resource_facts(conn, resource: str) -> tuple[dict, list[dict]]:
@@ -241,7 +255,7 @@ class Gateway:
         now = time.time()
         context: dict = {
             "aws:username": principal.name,
-            "aws:userid": principal.name,
+            "aws:userid": principal.caller_id,
             "aws:PrincipalArn": principal.arn,
             "aws:PrincipalAccount": principal.account,
             "aws:PrincipalType": "User" if principal.kind == "user" else "AssumedRole",
@@ -260,6 +274,23 @@ class Gateway:
         elif isinstance(params.get("TagKeys"), list):
             context["aws:TagKeys"] = list(params["TagKeys"])
         return context
+
+
+def _created_arn(operation: str, output_shape, output: dict) -> str | None:
+    """The ARN a ``Create*`` operation answers with, which its audit record names.
+
+    A create is authorized before the resource exists, sometimes against a
+    pattern (CreateModelPackage: ``model-package/<group>/*``, since the handler
+    picks the version); the record of what happened names what was made.  The
+    output shape says where: its one top-level ``...Arn`` string member.
+    """
+    if not operation.startswith("Create") or output_shape is None:
+        return None
+    members = [name for name, shape in output_shape.members.items() if name.endswith("Arn") and shape.type_name == "string"]
+    if len(members) != 1:
+        return None
+    value = output.get(members[0])
+    return value if isinstance(value, str) and value.startswith("arn:") else None
 
 
 def _role_arns(params, key: str = "") -> list[str]:

@@ -143,7 +143,8 @@ def _set_approval(
         described.pop("ResponseMetadata", None)
         _print_json(described)
         return
-    by = (described.get("LastModifiedBy") or {}).get("UserProfileName", "-")
+    changed_by = described.get("LastModifiedBy") or {}
+    by = changed_by.get("UserProfileName") or (changed_by.get("IamIdentity") or {}).get("Arn", "-").rsplit("/", 1)[-1]
     table = Table(title=f"{described['ModelPackageGroupName']} version {described['ModelPackageVersion']}")
     table.add_column("Field")
     table.add_column("Value")

@@ -3,6 +3,13 @@
 IAM-style principals live in the database; a user's persona (Role Manager) is
 materialised as a managed policy ``charter-persona-<user>`` attached to it, so
 what a user may do is always "the policies attached", whatever made them.
+
+Every principal has a *unique id*, as IAM gives one (IAM User Guide, "IAM
+identifiers", unique identifiers): ``AIDA`` for a user, ``AROA`` for a role,
+then 17 upper-case letters and digits.  It is chosen once, stored, and never
+reused, so a user deleted and created again under the same name is a different
+principal.  It is what ``aws:userid`` and a resource's
+``CreatedBy.IamIdentity.PrincipalId`` carry, not the name.
 """
 
 from __future__ import annotations
@@ -22,6 +29,10 @@ from .keyring import Keyring
 
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
 
+#: The prefix of each kind's unique id (IAM User Guide, "Understanding unique ID prefixes").
+UNIQUE_ID_PREFIXES = {"user": "AIDA", "role": "AROA"}
+_UNIQUE_ID_LENGTH = 17  # characters after the prefix
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -31,6 +42,19 @@ class Principal:
     account: str
     persona: str | None
     activities: list[str]
+    unique_id: str
+
+    @property
+    def caller_id(self) -> str:
+        """What AWS reports as the caller's id (``aws:userid``, ``PrincipalId``).
+
+        A user's unique id; for a role, ``<role id>:<session name>`` as for an
+        assumed-role session (Charter's roles sign with their own keys, so the
+        role's name stands in for the session name).
+        """
+        if self.kind == "role":
+            return f"{self.unique_id}:{self.name}"
+        return self.unique_id
 
 
 @dataclass(frozen=True)
@@ -45,6 +69,11 @@ def new_access_key_id() -> str:
     return "AKIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
 
 
+def new_unique_id(kind: str) -> str:
+    """A fresh IAM unique id: ``AIDA`` (user) or ``AROA`` (role) and 17 upper-case letters and digits."""
+    return UNIQUE_ID_PREFIXES[kind] + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(_UNIQUE_ID_LENGTH))
+
+
 def new_secret() -> str:
     return secrets.token_urlsafe(30)[:40]
 
@@ -57,6 +86,7 @@ def _principal(row) -> Principal:
         account=row.account,
         persona=row.persona,
         activities=json.loads(row.activities or "[]"),
+        unique_id=row.unique_id,
     )
 
 
@@ -72,6 +102,8 @@ def create_principal(
     arn = arns.iam_arn(account, kind, name)
     if get_principal(conn, arn):
         raise ValidationException(f"A {kind} named {name} already exists.")
+    # 36^17 ids: a collision is practically impossible, and the unique index would refuse one.
+    unique_id = new_unique_id(kind)
     conn.execute(
         insert(principals).values(
             arn=arn,
@@ -81,9 +113,10 @@ def create_principal(
             persona=persona,
             activities=json.dumps(activities or []),
             created_at=time.time(),
+            unique_id=unique_id,
         )
     )
-    return Principal(arn, kind, name, account, persona, list(activities or []))
+    return Principal(arn, kind, name, account, persona, list(activities or []), unique_id)
 
 
 def get_principal(conn: Connection, arn: str) -> Principal | None:

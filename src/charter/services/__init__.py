@@ -16,8 +16,13 @@ from typing import Any, Callable
 from sqlalchemy import Connection
 
 from .. import arns
+from ..iam import identities
 from ..store import resources as store
 from ..store.resources import TokenCodec
+
+
+#: The resource types whose UserContext carries IamIdentity (botocore's UserContext documentation).
+IAM_IDENTITY_TYPES = frozenset({"model-package-group", "model-package", "project", "hub", "hub-content"})
 
 
 @dataclass
@@ -32,6 +37,9 @@ class Call:
     conn: Connection
     codec: TokenCodec
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The caller's id as AWS reports it (``AIDA...`` for a user, ``AROA...:<session>`` for a role);
+    #: looked up from ``principal_arn`` when not given.
+    principal_id: str | None = None
 
     def arn(self, resource_type: str, resource_id: str) -> str:
         return arns.sagemaker_arn(self.region, self.account, resource_type, resource_id)
@@ -40,10 +48,30 @@ class Call:
         """Store a new resource in this call's account and region (``store.resources.create``)."""
         return store.create(self.conn, account=self.account, region=self.region, **columns)
 
-    @property
-    def user_profile(self) -> dict:
-        """SageMaker's UserContext document for CreatedBy / LastModifiedBy."""
-        return {"UserProfileName": self.user_name, "IamIdentity": {"Arn": self.principal_arn, "PrincipalId": self.user_name}}
+    def user_context(self, resource_type: str) -> dict:
+        """SageMaker's ``UserContext`` for a ``CreatedBy`` / ``LastModifiedBy`` of ``resource_type``.
+
+        botocore documents ``IamIdentity`` as "associated with model package
+        groups, model packages, project entities, hubs, and hub content only",
+        and ``UserProfileName`` / ``UserProfileArn`` / ``DomainId`` as the Studio
+        user profile that made the call.  Charter's callers are IAM principals,
+        not Studio user profiles, so a model card (say) gets ``{}`` and a model
+        package ``{"IamIdentity": {"Arn": ..., "PrincipalId": "AIDA..."}}``.
+        """
+        if resource_type not in IAM_IDENTITY_TYPES:
+            return {}
+        identity = {"Arn": self.principal_arn}
+        principal_id = self.principal_id or self._lookup_principal_id()
+        if principal_id:
+            identity["PrincipalId"] = principal_id
+        return {"IamIdentity": identity}
+
+    def _lookup_principal_id(self) -> str | None:
+        principal = identities.get_principal(self.conn, self.principal_arn)
+        if principal is None:
+            return None
+        self.principal_id = principal.caller_id
+        return self.principal_id
 
 
 Handler = Callable[[Call, dict], dict]

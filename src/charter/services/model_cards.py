@@ -410,9 +410,9 @@ def create_model_card(call: Call, params: dict) -> dict:
         "ModelCardStatus": params["ModelCardStatus"],
         "SecurityConfig": params.get("SecurityConfig"),
         "CreationTime": now,
-        "CreatedBy": call.user_profile,
+        "CreatedBy": call.user_context(TYPE),
         "LastModifiedTime": now,
-        "LastModifiedBy": call.user_profile,
+        "LastModifiedBy": call.user_context(TYPE),
         **_facts(content),
     }
     document = _drop_none(document)
@@ -494,7 +494,7 @@ def update_model_card(call: Call, params: dict) -> dict:
         "ModelCardVersion": card.document["ModelCardVersion"] + 1,
         "ModelCardStatus": status,
         "LastModifiedTime": now,
-        "LastModifiedBy": call.user_profile,
+        "LastModifiedBy": call.user_context(TYPE),
     }
     document = _drop_none(document)
     card.document = document

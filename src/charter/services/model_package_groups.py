@@ -41,7 +41,7 @@ def create_model_package_group(call: Call, params: dict) -> dict:
         "ModelPackageGroupArn": arn,
         "ModelPackageGroupDescription": params.get("ModelPackageGroupDescription"),
         "CreationTime": now,
-        "CreatedBy": call.user_profile,
+        "CreatedBy": call.user_context(TYPE),
         "ModelPackageGroupStatus": "Completed",
         "ManagedConfiguration": params.get("ManagedConfiguration"),
     }

@@ -149,6 +149,22 @@ def condition_keys(params: dict) -> dict:
     return keys
 
 
+def create_condition_keys(params: dict) -> dict:
+    """CreateModelPackage's condition keys: as UpdateModelPackage's, with the status the version will get.
+
+    A version registered without ``ModelApprovalStatus`` starts
+    ``PendingManualApproval``, so that is the key's value: a policy that allows
+    only pending registrations (the ``manage-models`` activity) then allows
+    it, and one that refuses ``Approved`` cannot be passed by naming it at
+    creation instead of in an update.  An unversioned package has no approval
+    status; the key is present only if the request names one.
+    """
+    keys = condition_keys(params)
+    if params.get("ModelPackageGroupName") and "sagemaker:ModelApprovalStatus" not in keys:
+        keys["sagemaker:ModelApprovalStatus"] = PENDING
+    return keys
+
+
 # --- lookups -----------------------------------------------------------------
 
 
@@ -294,7 +310,7 @@ def _inference_from_source(call: Call, source_uri: str) -> dict | None:
 # --- CreateModelPackage --------------------------------------------------------
 
 
-@operation("CreateModelPackage", resource=_create_resource, conditions=condition_keys)
+@operation("CreateModelPackage", resource=_create_resource, conditions=create_condition_keys)
 def create_model_package(call: Call, params: dict) -> dict:
     """Register a version in a model package group, or create an unversioned package."""
     group_name, name = params.get("ModelPackageGroupName"), params.get("ModelPackageName")
@@ -330,9 +346,9 @@ def create_model_package(call: Call, params: dict) -> dict:
         ModelPackageStatus="Completed",
         ModelPackageStatusDetails={"ValidationStatuses": [], "ImageScanStatuses": []},
         CertifyForMarketplace=bool(params.get("CertifyForMarketplace", False)),
-        CreatedBy=call.user_profile,
+        CreatedBy=call.user_context(TYPE),
         LastModifiedTime=now,
-        LastModifiedBy=call.user_profile,
+        LastModifiedBy=call.user_context(TYPE),
     )
     if params.get("ClientToken"):
         document[_INTERNAL] = {"ClientToken": params["ClientToken"], "RequestDigest": _request_digest(params)}
@@ -659,7 +675,7 @@ def update_model_package(call: Call, params: dict) -> dict:
 
     now = time.time()
     document["LastModifiedTime"] = now
-    document["LastModifiedBy"] = call.user_profile
+    document["LastModifiedBy"] = call.user_context(TYPE)
     if token:
         tokens = bookkeeping.setdefault("UpdateTokens", {})
         tokens[token] = digest

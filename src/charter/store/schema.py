@@ -64,7 +64,9 @@ principals = Table(
     Column("persona", String(64)),
     Column("activities", Text),  # JSON list
     Column("created_at", Double, nullable=False),
+    Column("unique_id", String(32)),  # AIDA... / AROA... (migration 0004 gave existing rows one)
     UniqueConstraint("account", "kind", "name", name="uq_principals_name"),
+    Index("uq_principals_unique_id", "unique_id", unique=True),
 )
 
 access_keys = Table(
