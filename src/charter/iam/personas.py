@@ -24,9 +24,14 @@ activities follow them, with three differences:
 * model approval is its own activity.  ``manage-models`` lets one register
   models (model package groups, model packages, models, model cards) but not
   call ``sagemaker:UpdateModelPackage``, the operation that sets
-  ``ModelApprovalStatus``; only ``approve-models`` grants it.  So a data
-  scientist registers versions and an MLOps engineer approves them.  (The cost:
-  a data scientist cannot edit a package's other metadata either.)
+  ``ModelApprovalStatus``, and lets one call ``sagemaker:CreateModelPackage``
+  only while ``sagemaker:ModelApprovalStatus`` is ``PendingManualApproval``
+  (the status a version gets when the request names none), so a version
+  cannot be registered already ``Approved`` (or ``Rejected``) instead.  Only
+  ``approve-models`` grants the update and the creation with a decided
+  status.  So a data scientist registers versions and an MLOps engineer
+  approves them.  (The cost: a data scientist cannot edit a package's other
+  metadata either.)
 * activities Role Manager's console does not list (``manage-experiments`` and
   ``manage-endpoints`` follow the CDK templates ``SM_ExperimentsManagement`` and
   ``SM_EndpointDeployment``; ``search-discover``, ``read-only-audit``,
@@ -61,6 +66,10 @@ __all__ = [
 ]
 
 SAGEMAKER_SERVICE_PRINCIPAL = "sagemaker.amazonaws.com"
+
+#: The condition key SageMaker sets on CreateModelPackage and UpdateModelPackage (service authorization reference).
+APPROVAL_STATUS_KEY = "sagemaker:ModelApprovalStatus"
+PENDING_APPROVAL, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
 
 #: ``sagemaker:`` IAM actions whose API lives in another botocore model.
 OTHER_SAGEMAKER_APIS: dict[str, str] = {
@@ -182,8 +191,16 @@ def _manage_models(ctx: ActivityContext) -> list[dict]:
         # No UpdateModelPackage: that sets ModelApprovalStatus and belongs to approve-models.
         _allow(
             "ManageModelPackages",
-            _sm("CreateModelPackage", "DescribeModelPackage", "BatchDescribeModelPackage", "DeleteModelPackage"),
+            _sm("DescribeModelPackage", "BatchDescribeModelPackage", "DeleteModelPackage"),
             [ctx.sagemaker("model-package")],
+        ),
+        # Registering a version is allowed only as PendingManualApproval (the status a version gets when the
+        # request names none): a version created Approved or Rejected is an approval decision too.
+        _allow(
+            "RegisterModelPackages",
+            _sm("CreateModelPackage"),
+            [ctx.sagemaker("model-package")],
+            {"StringEqualsIfExists": {APPROVAL_STATUS_KEY: PENDING_APPROVAL}},
         ),
         _allow(
             "ManageModelCards",
@@ -220,6 +237,13 @@ def _approve_models(ctx: ActivityContext) -> list[dict]:
             "ApproveModels",
             _sm("UpdateModelPackage", "DescribeModelPackage", "BatchDescribeModelPackage"),
             [ctx.sagemaker("model-package")],
+        ),
+        # The same decision taken at registration: a version created Approved or Rejected.
+        _allow(
+            "ApproveModelsAtRegistration",
+            _sm("CreateModelPackage"),
+            [ctx.sagemaker("model-package")],
+            {"StringEquals": {APPROVAL_STATUS_KEY: [APPROVED, REJECTED]}},
         ),
         _allow("ApproveModelsGroups", _sm("DescribeModelPackageGroup"), [ctx.sagemaker("model-package-group")]),
         _allow("ApproveModelsList", _sm("ListModelPackageGroups", "ListModelPackages"), "*"),
@@ -484,7 +508,8 @@ ACTIVITIES: dict[str, Activity] = dict(
         ),
         _activity(
             "approve-models",
-            "Approve or reject model package versions (sagemaker:UpdateModelPackage).",
+            "Approve or reject model package versions (sagemaker:UpdateModelPackage), or register them "
+            "already Approved or Rejected (sagemaker:CreateModelPackage).",
             _approve_models,
         ),
         _activity(
@@ -595,7 +620,10 @@ PERSONAS: dict[str, Persona] = {
         Persona("labeler", "A Ground Truth worker: sees labeling jobs and work teams, changes nothing.", ("label-data",)),
         Persona("auditor", "Reads everything in SageMaker and changes nothing.", ("read-only-audit",)),
         Persona("admin", "Full access.", ("admin",)),
-        Persona("custom", "No default activities: exactly the activities asked for.", ()),
+        # Role Manager's "Custom role settings": no persona's defaults, only the ML activities picked
+        # (`charter iam create-user x --persona custom --activity manage-models --activity tagging`).
+        # build_policy refuses it without activities, since it would grant nothing.
+        Persona("custom", "No default activities: exactly the activities given with --activity.", ()),
     )
 }
 
