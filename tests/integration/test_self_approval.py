@@ -131,7 +131,10 @@ def test_approve_models_alone_approves_but_does_not_register_for_review(charter,
     client = charter.create_user(unique("approver"), "custom", "--activity", "approve-models")
     client.create_model_package(ModelPackageGroupName=group, InferenceSpecification=INFERENCE, ModelApprovalStatus="Approved")
     message = denied(client.create_model_package, ModelPackageGroupName=group, InferenceSpecification=INFERENCE)
-    assert message.endswith("because no identity-based policy allows the sagemaker:CreateModelPackage action")
+    assert message.endswith(
+        "because no identity-based policy allows the sagemaker:CreateModelPackage action"
+        " with sagemaker:ModelApprovalStatus = PendingManualApproval"
+    )
     assert versions(sm, group) == ["Approved"]
 
 

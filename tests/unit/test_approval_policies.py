@@ -57,3 +57,24 @@ def test_a_version_without_a_status_is_pending_to_iam():
         "sagemaker:ModelApprovalStatus": "Approved"}
     # An unversioned package has no approval status: the key is there only if the request names one.
     assert create_condition_keys({"ModelPackageName": "marketplace"}) == {}
+
+
+def test_allowed_but_for_says_which_condition_keys_refused():
+    from charter.iam.policy import allowed_but_for
+
+    key = "sagemaker:ModelApprovalStatus"
+    scientist = [document("data-scientist")]
+    approved = Request(action="sagemaker:CreateModelPackage", resource=PACKAGE,
+                       principal=f"arn:aws:iam::{ACCOUNT}:user/u", context={key: "Approved"})
+    assert evaluate(scientist, approved) is Decision.IMPLICIT_DENY
+    assert allowed_but_for(scientist, approved, [key])  # RegisterModelPackages, but for the status
+    assert allowed_but_for(scientist, approved, [key.upper()])  # condition keys are case-insensitive
+    # No statement grants the action whatever the key says: the key is not what refused it.
+    update = Request(action="sagemaker:UpdateModelPackage", resource=PACKAGE,
+                     principal=f"arn:aws:iam::{ACCOUNT}:user/u", context={key: "Approved"})
+    assert not allowed_but_for(scientist, update, [key])
+    # Conditions on other keys still count.
+    other = [{"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sagemaker:CreateModelPackage", "Resource": "*",
+        "Condition": {"StringEquals": {key: "PendingManualApproval", "aws:RequestedRegion": "eu-west-1"}}}]}]
+    assert not allowed_but_for(other, approved, [key])

@@ -215,14 +215,15 @@ class Gateway:
         if decision is policy.Decision.ALLOW:
             return
         error = policy.access_denied(principal.arn, action, resource, decision)
-        if decision is policy.Decision.IMPLICIT_DENY and own_keys:
+        if (
+            decision is policy.Decision.IMPLICIT_DENY
+            and own_keys
+            and policy.allowed_but_for(policies, request, list(own_keys), resource_policies)
+        ):
             # Say when the operation's own condition keys are what refused it (e.g. a version registered
             # Approved by someone who may only register pending ones): the caller can act on that.
-            without = {k: v for k, v in context.items() if k not in own_keys}
-            retry = policy.Request(action=action, resource=resource, principal=principal.arn, context=without)
-            if policy.evaluate(policies, retry, resource_policies) is policy.Decision.ALLOW:
-                named = " and ".join(f"{key} = {value}" for key, value in own_keys.items())
-                error = AccessDeniedException(f"{error.message} with {named}")
+            named = " and ".join(f"{key} = {value}" for key, value in own_keys.items())
+            error = AccessDeniedException(f"{error.message} with {named}")
         raise error
 
     @staticmethod

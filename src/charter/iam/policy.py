@@ -79,7 +79,7 @@ import json
 import operator
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Callable
@@ -92,6 +92,7 @@ __all__ = [
     "validate_policy",
     "evaluate",
     "explain",
+    "allowed_but_for",
     "access_denied",
     "VERSION_2012_10_17",
     "VERSION_2008_10_17",
@@ -867,6 +868,32 @@ def explain(
     if allows:
         return Decision.ALLOW, allows
     return Decision.IMPLICIT_DENY, []
+
+
+def allowed_but_for(
+    identity_policies: Sequence[dict | str],
+    request: Request,
+    keys: Sequence[str],
+    resource_policies: Sequence[dict | str] = (),
+) -> bool:
+    """Whether some Allow statement would grant ``request`` if its conditions on ``keys`` were left out.
+
+    For an implicit deny, that says the request's values of those condition
+    keys are what refused it (e.g. ``sagemaker:ModelApprovalStatus`` when a
+    policy allows registering versions only while they are pending), which
+    a denial message can name.  Explicit denies are not considered.
+    """
+    wanted = {key.lower() for key in keys}
+    ctx = _request_context(request)
+    for policies, resource_policy in ((identity_policies, False), (resource_policies, True)):
+        for document in policies:
+            for statement in _compile(document, resource_policy):
+                if statement.effect != "Allow" or not any(c.key in wanted for c in statement.conditions):
+                    continue
+                loosened = replace(statement, conditions=tuple(c for c in statement.conditions if c.key not in wanted))
+                if _statement_applies(loosened, request, ctx, resource_policy):
+                    return True
+    return False
 
 
 def evaluate(
