@@ -68,8 +68,10 @@ def content(workspace: Workspace, group: str, number: int) -> dict:
         "intended_uses": {
             "purpose_of_model": "Decide which loan applications go to manual underwriting." if credit
             else "Choose the subscribers who receive a retention offer.",
-            "intended_uses": "A score for an underwriter or a campaign list; never the only ground for a decision.",
-            "factors_affecting_model_efficiency": "Drift in applicants' income and employment mix.",
+            "intended_uses": "A score for the underwriter; never the only ground for declining an application."
+            if credit else "A ranked list for the retention campaign.",
+            "factors_affecting_model_efficiency": "Drift in applicants' income and employment mix." if credit
+            else "Price changes and new plans shift who cancels.",
             "risk_rating": "High" if credit else "Medium",
             "explanations_for_risk_rating": "Credit decisions affect applicants and are regulated." if credit
             else "A wrong offer costs a discount, not a customer's rights.",
