@@ -124,6 +124,23 @@ def test_aws_userid_is_the_unique_id(charter, sm, tmp_path):
     assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
 
 
+def test_batch_describe_checks_each_package_with_the_same_aws_userid(charter, sm, tmp_path):
+    group = unique("batch")
+    sm.create_model_package_group(ModelPackageGroupName=group)
+    arns = [sm.create_model_package(ModelPackageGroupName=group, InferenceSpecification=INFERENCE)["ModelPackageArn"]
+            for _ in range(2)]
+    name = unique("batcher")
+    client = charter.create_user(name, "labeler")
+    path = tmp_path / "batch-by-id.json"
+    path.write_text(json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sagemaker:BatchDescribeModelPackage", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:userid": stored_principal(charter, name).unique_id}}}]}))
+    charter.cli("iam", "attach-policy", name, str(path))
+    answer = client.batch_describe_model_package(ModelPackageArnList=arns)
+    assert sorted(answer["ModelPackageSummaries"]) == sorted(arns)
+    assert answer["BatchDescribeModelPackageErrorMap"] == {}
+
+
 # --- the migration of stored documents (on the backend under test) --------------------
 
 

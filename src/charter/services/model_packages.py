@@ -507,6 +507,8 @@ def _may(call: Call, action: str, package: store.Resource) -> policy.Decision:
         "aws:username": call.user_name,
         "aws:RequestedRegion": call.region,
     }
+    if call.principal_id:
+        context["aws:userid"] = call.principal_id  # as the gateway sets it for the call itself
     for tag in store.get_tags(call.conn, package.id):
         context[f"aws:ResourceTag/{tag['Key']}"] = tag["Value"]
         context[f"sagemaker:ResourceTag/{tag['Key']}"] = tag["Value"]
