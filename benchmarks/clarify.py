@@ -293,13 +293,13 @@ def _shap_worker(spec: dict) -> dict:
         return model.predict_proba(matrix)[:, 1]
 
     if spec["library"] == "charter":
-        from charter.analytics.explain import kernel_shap
+        from charter.analytics.explain import ShapConfig, kernel_shap
 
         def run(rows):
             result = kernel_shap(
                 predict,
                 rows,
-                {"num_clusters": 1, "seed": spec["seed"]},
+                ShapConfig(num_clusters=1, seed=spec["seed"]),
                 feature_names=names,
                 batch_size=500_000,
                 baseline_source=inputs["train"],

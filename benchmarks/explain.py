@@ -63,6 +63,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from charter.analytics.explain import (  # noqa: E402
+    PdpConfig,
+    ShapConfig,
     compute_baseline,
     kernel_shap,
     partial_dependence,
@@ -110,9 +112,7 @@ def main() -> int:
 
     baseline, weights = compute_baseline(X_train, args.num_clusters, seed=args.seed)
     # the kernel computes the same k-means baseline itself from the training rows
-    config = {"num_clusters": args.num_clusters, "seed": args.seed}
-    if args.num_samples is not None:
-        config["num_samples"] = args.num_samples
+    config = ShapConfig(num_clusters=args.num_clusters, seed=args.seed, num_samples=args.num_samples)
 
     print(
         f"Adult-like data: {args.train_rows} training rows, {len(FEATURES)} features; "
@@ -199,7 +199,7 @@ def main() -> int:
         pdp_features = ["age", "education_num", "hours_per_week", "capital_gain", "marital_status"]
         t0 = time.perf_counter()
         pd_ours = partial_dependence(
-            predict, rows, {"features": pdp_features, "grid_resolution": 15}, feature_names=FEATURES,
+            predict, rows, PdpConfig(features=tuple(pdp_features), grid_resolution=15), feature_names=FEATURES,
             batch_size=args.batch_size,
         )
         pd_charter_s = time.perf_counter() - t0

@@ -25,12 +25,14 @@ Needs ../shared/data (skipped with the reason otherwise), scikit-learn and shap.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 from real_data import need
 
-from charter.analytics.explain import compute_baseline, kernel_shap
+from charter.analytics.explain import ShapConfig, compute_baseline, kernel_shap
 from charter.datasets import fairness
 
 ROWS = 100
@@ -77,12 +79,12 @@ def test_kernel_shap_agrees_with_shap_on_adult(adult):
 
     names, train, rows, predict = adult
     baseline, weights = compute_baseline(train, 1, seed=0)
-    ours = kernel_shap(predict, rows, {"num_clusters": 1, "seed": 0}, feature_names=names, baseline_source=train)
+    ours = kernel_shap(predict, rows, ShapConfig(num_clusters=1, seed=0), feature_names=names, baseline_source=train)
     assert np.array_equal(ours.baseline, baseline)  # the kernel computed the same baseline itself
     explainer = shap.KernelExplainer(predict, DenseData(baseline, names, None, weights.copy()))
     np.random.seed(0)
     theirs = explainer.shap_values(rows, nsamples="auto", l1_reg=False, silent=True)
-    exact = kernel_shap(predict, rows, {"baseline": baseline.tolist(), "num_samples": 2**14}).local_values
+    exact = kernel_shap(predict, rows, ShapConfig(baseline=baseline.tolist(), num_samples=2**14)).local_values
 
     assert ours.expected_value == pytest.approx(explainer.expected_value, abs=1e-12)
     assert np.max(np.abs(ours.expected_value + ours.local_values.sum(axis=1) - predict(rows))) < 1e-9
@@ -109,10 +111,10 @@ def test_sampled_values_converge_to_the_exact_ones(adult):
     """More coalitions, smaller error: the sampled estimate is of the exact values."""
     names, train, rows, predict = adult
     baseline, _ = compute_baseline(train, 1, seed=0)
-    config = {"baseline": baseline.tolist(), "seed": 1}
-    exact = kernel_shap(predict, rows, {**config, "num_samples": 2**14}).local_values
+    config = ShapConfig(baseline=baseline.tolist(), seed=1)
+    exact = kernel_shap(predict, rows, replace(config, num_samples=2**14)).local_values
     errors = []
     for num_samples in (300, 3000):
-        values = kernel_shap(predict, rows, {**config, "num_samples": num_samples}).local_values
+        values = kernel_shap(predict, rows, replace(config, num_samples=num_samples)).local_values
         errors.append(np.sqrt(np.mean((values - exact) ** 2)))
     assert errors[1] < errors[0] / 2

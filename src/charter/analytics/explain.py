@@ -77,7 +77,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,151 +127,46 @@ def _positive_int(field_name: str, value: Any) -> int:
     return int(value)
 
 
-def _boolean(field_name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{field_name} must be true or false, got {value!r}")
-    return bool(value)
-
-
 @dataclass(frozen=True)
 class ShapConfig:
-    """Clarify's ``methods.shap`` block (SageMaker Python SDK ``SHAPConfig``).
+    """What Kernel SHAP is asked to do: Clarify's ``methods.shap`` block, already checked.
 
-    ``baseline``: rows (a list of rows, or one row) in the dataset's feature layout; an S3
-    URI must be read into rows by the caller.  ``num_clusters``: size of the k-means
-    baseline computed when no ``baseline`` is given (the two are mutually exclusive, as in
-    Clarify; default 10).  ``num_samples``: coalitions per row (default ``2 M + 2048``).
-    ``agg_method``: ``mean_abs`` (default), ``median`` or ``mean_sq``.  ``use_logit``:
-    explain log-odds of probability outputs.  ``save_local_shap_values``: whether the
-    per-row values are part of :meth:`ShapResult.to_analysis`.  ``seed``: makes sampling
-    (and the k-means baseline) reproducible.  ``features_to_explain``: names or indices of
-    the features to attribute; the other features are held together as one player whose
-    share is reported separately (``ShapResult.other_values``).
+    The Clarify built-in reads and checks ``analysis_config.json``
+    (:mod:`charter.builtins.clarify.config`) and hands the kernel this typed object; the
+    kernel trusts it and checks only what depends on the data (a baseline row's width, a
+    feature name).  ``baseline``: rows in the dataset's feature layout (an S3 URI is read
+    into rows by the caller).  ``num_clusters``: size of the k-means baseline computed
+    when no ``baseline`` is given (default 10).  ``num_samples``: coalitions per row
+    (default ``2 M + 2048``).  ``agg_method``: one of :data:`AGG_METHODS`.
+    ``use_logit``: explain log-odds of probability outputs.  ``save_local_shap_values``:
+    whether the per-row values are part of :meth:`ShapResult.to_analysis`.  ``seed``:
+    makes sampling (and the k-means baseline) reproducible.  ``features_to_explain``:
+    names or indices of the features to attribute; the other features are held together
+    as one player whose share is reported separately (``ShapResult.other_values``).
     """
 
-    baseline: Any = None
+    baseline: Sequence[Sequence[Any]] | None = None
     num_clusters: int | None = None
     num_samples: int | None = None
     agg_method: str = "mean_abs"
     use_logit: bool = False
     save_local_shap_values: bool = True
     seed: int | None = None
-    features_to_explain: tuple | None = None
-
-    _FIELDS = (
-        "baseline",
-        "num_clusters",
-        "num_samples",
-        "agg_method",
-        "use_logit",
-        "save_local_shap_values",
-        "seed",
-        "features_to_explain",
-    )
-
-    def __post_init__(self) -> None:
-        if isinstance(self.baseline, (str, bytes)):
-            raise ValueError(
-                "shap.baseline is a URI; read the baseline file into rows before calling "
-                "(this kernel does no I/O)"
-            )
-        if self.baseline is not None:
-            rows = np.asarray(self.baseline, dtype=object)
-            if rows.ndim not in (1, 2) or rows.size == 0:
-                raise ValueError("shap.baseline must be a non-empty list of rows (or one row)")
-        if self.baseline is not None and self.num_clusters is not None:
-            raise ValueError(
-                "shap.baseline and shap.num_clusters cannot be given together; give one of them"
-            )
-        if self.num_clusters is not None:
-            _positive_int("shap.num_clusters", self.num_clusters)
-        if self.num_samples is not None:
-            _positive_int("shap.num_samples", self.num_samples)
-        if self.agg_method not in AGG_METHODS:
-            raise ValueError(
-                f"shap.agg_method must be one of {', '.join(AGG_METHODS)}, got {self.agg_method!r}"
-            )
-        _boolean("shap.use_logit", self.use_logit)
-        _boolean("shap.save_local_shap_values", self.save_local_shap_values)
-        if self.seed is not None and not _is_int(self.seed):
-            raise ValueError(f"shap.seed must be an integer, got {self.seed!r}")
-        if self.features_to_explain is not None:
-            feats = self.features_to_explain
-            if isinstance(feats, (str, bytes)) or not isinstance(feats, Sequence) or not feats:
-                raise ValueError(
-                    "shap.features_to_explain must be a non-empty list of feature names or indices"
-                )
-            for item in feats:
-                if not (isinstance(item, str) or _is_int(item)):
-                    raise ValueError(
-                        f"shap.features_to_explain entries must be names or indices, got {item!r}"
-                    )
-            object.__setattr__(self, "features_to_explain", tuple(feats))
-
-    @classmethod
-    def from_dict(cls, config: Mapping[str, Any] | None) -> ShapConfig:
-        """Read ``methods.shap`` of an analysis configuration; unknown keys are errors."""
-        if config is None:
-            return cls()
-        if not isinstance(config, Mapping):
-            raise ValueError(f"shap must be an object, got {type(config).__name__}")
-        for key in config:
-            if key in ("text_config", "image_config"):
-                raise ValueError(f"shap.{key} is not supported: only tabular data is explained")
-            if key not in cls._FIELDS:
-                raise ValueError(
-                    f"shap.{key} is not a SHAP setting; expected some of {', '.join(cls._FIELDS)}"
-                )
-        values = dict(config)
-        if values.get("agg_method") is None:
-            values.pop("agg_method", None)
-        for flag in ("use_logit", "save_local_shap_values"):
-            if values.get(flag) is None:
-                values.pop(flag, None)
-        return cls(**values)
+    features_to_explain: tuple[str | int, ...] | None = None
 
 
 @dataclass(frozen=True)
 class PdpConfig:
-    """Clarify's ``methods.pdp`` block (SageMaker Python SDK ``PDPConfig``).
+    """What partial dependence is asked to do: Clarify's ``methods.pdp`` block, already checked.
 
-    ``features``: names or indices to plot; optional when SHAP runs too, in which case the
-    ``top_k_features`` (default 10) features with the largest global SHAP values are used.
-    ``grid_resolution`` (default 15): number of grid points for a numeric feature.
+    ``features``: names or indices to plot; when absent, the ``top_k_features`` (default
+    10) features with the largest global SHAP values are used.  ``grid_resolution``
+    (default 15): number of grid points for a numeric feature.
     """
 
-    features: tuple | None = None
+    features: tuple[str | int, ...] | None = None
     grid_resolution: int = DEFAULT_GRID_RESOLUTION
     top_k_features: int = DEFAULT_TOP_K_FEATURES
-
-    _FIELDS = ("features", "grid_resolution", "top_k_features")
-
-    def __post_init__(self) -> None:
-        if self.features is not None:
-            feats = self.features
-            if isinstance(feats, (str, bytes)) or not isinstance(feats, Sequence) or not feats:
-                raise ValueError("pdp.features must be a non-empty list of feature names or indices")
-            for item in feats:
-                if not (isinstance(item, str) or _is_int(item)):
-                    raise ValueError(f"pdp.features entries must be names or indices, got {item!r}")
-            object.__setattr__(self, "features", tuple(feats))
-        _positive_int("pdp.grid_resolution", self.grid_resolution)
-        _positive_int("pdp.top_k_features", self.top_k_features)
-
-    @classmethod
-    def from_dict(cls, config: Mapping[str, Any] | None) -> PdpConfig:
-        """Read ``methods.pdp`` of an analysis configuration; unknown keys are errors."""
-        if config is None:
-            return cls()
-        if not isinstance(config, Mapping):
-            raise ValueError(f"pdp must be an object, got {type(config).__name__}")
-        for key in config:
-            if key not in cls._FIELDS:
-                raise ValueError(
-                    f"pdp.{key} is not a PDP setting; expected some of {', '.join(cls._FIELDS)}"
-                )
-        values = {k: v for k, v in config.items() if v is not None}
-        return cls(**values)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -795,7 +690,7 @@ def aggregate(local: np.ndarray, agg_method: str = "mean_abs") -> np.ndarray:
 def kernel_shap(
     predict: Predict,
     data: Any,
-    config: ShapConfig | Mapping[str, Any] | None = None,
+    config: ShapConfig | None = None,
     *,
     feature_names: Sequence[str] | None = None,
     label_headers: Sequence[str] | None = None,
@@ -806,11 +701,11 @@ def kernel_shap(
 
     ``predict`` takes a 2-D array of rows (float64, or object when a column is not numeric)
     and returns one prediction per row, ``(rows,)`` or ``(rows, outputs)``; it is called on
-    at most ``batch_size`` rows at a time.  ``config`` is a :class:`ShapConfig` or the
-    ``methods.shap`` dict of an analysis configuration.  With neither ``baseline`` nor a
-    URI, the baseline is the k-means summary of ``baseline_source`` (default: ``data``).
+    at most ``batch_size`` rows at a time.  ``config`` says what to compute (defaults:
+    :class:`ShapConfig`).  Without ``baseline`` rows, the baseline is the k-means summary
+    of ``baseline_source`` (default: ``data``).
     """
-    cfg = config if isinstance(config, ShapConfig) else ShapConfig.from_dict(config)
+    cfg = config if config is not None else ShapConfig()
     X, names_from_data = _as_matrix(data, "data")
     n, P = X.shape
     names = _feature_names(P, feature_names, names_from_data)
@@ -1002,7 +897,7 @@ def _grid(column: np.ndarray, categorical: bool, resolution: int) -> np.ndarray:
 def partial_dependence(
     predict: Predict,
     data: Any,
-    config: PdpConfig | Mapping[str, Any] | None = None,
+    config: PdpConfig | None = None,
     *,
     feature_names: Sequence[str] | None = None,
     categorical_features: Sequence[str | int] | None = None,
@@ -1015,7 +910,7 @@ def partial_dependence(
     All (feature, grid value, row) combinations are evaluated in calls of at most
     ``batch_size`` rows.  Non-numeric columns and ``categorical_features`` are categorical.
     """
-    cfg = config if isinstance(config, PdpConfig) else PdpConfig.from_dict(config)
+    cfg = config if config is not None else PdpConfig()
     X, names_from_data = _as_matrix(data, "data")
     n, P = X.shape
     if n == 0:
@@ -1093,32 +988,30 @@ class Explanation:
 def explain(
     predict: Predict,
     data: Any,
-    methods: Mapping[str, Any],
     *,
+    shap: ShapConfig | None = None,
+    pdp: PdpConfig | None = None,
     feature_names: Sequence[str] | None = None,
     label_headers: Sequence[str] | None = None,
     categorical_features: Sequence[str | int] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> Explanation:
-    """Run the ``shap`` and ``pdp`` methods of an analysis configuration's ``methods``.
+    """Kernel SHAP and/or partial dependence in one call, as a Clarify analysis runs them.
 
-    Other keys of ``methods`` (bias metrics, ``report``) are not explanations and are
-    ignored here.  PDP without ``features`` uses SHAP's top features, as Clarify does.
+    PDP without ``features`` uses SHAP's top features, as Clarify does.
     """
-    if not isinstance(methods, Mapping):
-        raise ValueError("methods must be an object")
-    if "shap" not in methods and "pdp" not in methods:
-        raise ValueError("methods has neither shap nor pdp; nothing to explain")
+    if shap is None and pdp is None:
+        raise ValueError("neither shap nor pdp is given; nothing to explain")
     shap_result = None
-    if "shap" in methods:
+    if shap is not None:
         shap_result = kernel_shap(
-            predict, data, methods["shap"], feature_names=feature_names,
+            predict, data, shap, feature_names=feature_names,
             label_headers=label_headers, batch_size=batch_size,
         )
     pdp_result = None
-    if "pdp" in methods:
+    if pdp is not None:
         pdp_result = partial_dependence(
-            predict, data, methods["pdp"], feature_names=feature_names,
+            predict, data, pdp, feature_names=feature_names,
             categorical_features=categorical_features, shap_result=shap_result,
             label_headers=label_headers, batch_size=batch_size,
         )

@@ -8,7 +8,9 @@ the SageMaker Developer Guide describes ("Analysis configuration files"): the da
 (``pre_training_bias``, ``post_training_bias``, ``shap``, ``pdp``, ``report``) and the
 ``predictor`` that gives the model's predictions.
 
-Everything is checked before any data is read, and every problem is a
+Everything is checked before any data is read, here and only here: the kernels get
+typed configurations (:class:`~charter.analytics.explain.ShapConfig`,
+:class:`~charter.analytics.explain.PdpConfig`) and trust them.  Every problem is a
 :class:`ValidationError` whose message names the field at fault, e.g.
 ``analysis_config.json: methods.shap.agg_method must be one of mean_abs, median,
 mean_sq (got 'max')``.  Keys Clarify defines but Charter does not implement (computer
@@ -352,10 +354,7 @@ def _shap(value: Any) -> tuple[ShapConfig, str | None]:
         values["seed"] = block["seed"]
     if block.get("features_to_explain") is not None:
         values["features_to_explain"] = _feature_list(block["features_to_explain"], f"{where}.features_to_explain")
-    try:
-        return ShapConfig(**values), uri
-    except ValueError as error:  # a check of the kernel's own; its messages name shap.<field>
-        raise _fail(None, f"methods.{error}") from None
+    return ShapConfig(**values), uri
 
 
 def _pdp(value: Any, has_shap: bool) -> PdpConfig:
@@ -370,10 +369,7 @@ def _pdp(value: Any, has_shap: bool) -> PdpConfig:
     for key in ("grid_resolution", "top_k_features"):
         if block.get(key) is not None:
             values[key] = _positive_int(block[key], f"{where}.{key}")
-    try:
-        return PdpConfig(**values)
-    except ValueError as error:
-        raise _fail(None, f"methods.{error}") from None
+    return PdpConfig(**values)
 
 
 def _report(value: Any, field_name: str) -> Report:
