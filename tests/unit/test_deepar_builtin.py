@@ -393,6 +393,19 @@ def test_hyperparameter_defaults_follow_the_spec():
     assert explicit.cardinality == (3, 10) and explicit.num_dynamic_feat == 2 and explicit.early_stopping_patience == 5
 
 
+def test_the_image_takes_the_models_defaults_from_the_kernel():
+    import dataclasses
+
+    from charter.analytics.forecasting.deepar import DeepARConfig
+
+    kernel = {f.name: f.default for f in dataclasses.fields(DeepARConfig) if f.default is not dataclasses.MISSING}
+    image = {f.name: f.default for f in dataclasses.fields(hyperparameters.Hyperparameters)}
+    shared = set(kernel) & set(image) - {"cardinality", "num_dynamic_feat"}  # 'auto' until the data is read
+    assert shared >= {"likelihood", "num_cells", "num_layers", "dropout_rate", "embedding_dimension",
+                      "learning_rate", "mini_batch_size", "early_stopping_patience"}
+    assert {name: image[name] for name in shared} == {name: kernel[name] for name in shared}
+
+
 # --- serving ----------------------------------------------------------------------
 
 

@@ -63,7 +63,11 @@ class Series:
 
 @dataclass
 class DeepARConfig:
-    """The model's hyperparameters (SageMaker's names and defaults, specs/deepar.md section 2)."""
+    """The model's hyperparameters (SageMaker's names and defaults, specs/deepar.md section 2).
+
+    These defaults are the only copy: the DeepAR image's ``hyperparameters.json`` reader
+    (:mod:`charter.builtins.forecasting_deepar.hyperparameters`) takes its own from here.
+    """
 
     time_freq: str
     prediction_length: int

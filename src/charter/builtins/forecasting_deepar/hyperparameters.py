@@ -7,6 +7,11 @@ ones and values of the wrong form or outside their range, each with a
 accepts.  ``cardinality`` and ``num_dynamic_feat`` may depend on the data (``auto``);
 :func:`resolve_cardinality` and :func:`resolve_num_dynamic_feat` settle them once the
 channels have been read.
+
+The model's own defaults (``likelihood``, ``num_cells``, ``num_layers``, ...) live in one
+place, the kernel's :class:`~charter.analytics.forecasting.deepar.DeepARConfig`, and are
+read from it here; this module adds only what belongs to the image: the data-dependent
+``auto``/``ignore`` values and the evaluation settings.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
+from charter.analytics.forecasting.deepar import DeepARConfig
 from charter.analytics.forecasting.frequency import parse_frequency
 from charter.analytics.forecasting.likelihoods import LIKELIHOODS
 from charter.analytics.forecasting.metrics import DEFAULT_QUANTILES
@@ -58,6 +64,9 @@ _PLATFORM = ("_tuning_objective_metric",)
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
+# The kernel's defaults (specs/deepar.md section 2), for the hyperparameters the model takes as they are.
+_MODEL = {f.name: f.default for f in fields(DeepARConfig) if f.default is not MISSING}
+
 
 @dataclass(frozen=True)
 class Hyperparameters:
@@ -67,16 +76,16 @@ class Hyperparameters:
     prediction_length: int
     context_length: int
     epochs: int
-    likelihood: str = "student-T"
-    num_cells: int = 40
-    num_layers: int = 2
-    dropout_rate: float = 0.1
-    embedding_dimension: int = 10
+    likelihood: str = _MODEL["likelihood"]
+    num_cells: int = _MODEL["num_cells"]
+    num_layers: int = _MODEL["num_layers"]
+    dropout_rate: float = _MODEL["dropout_rate"]
+    embedding_dimension: int = _MODEL["embedding_dimension"]
     cardinality: str | tuple[int, ...] = AUTO  # "auto", "ignore" or categories per feature
     num_dynamic_feat: str | int = AUTO  # "auto", "ignore" or the count
-    learning_rate: float = 1e-3
-    mini_batch_size: int = 128
-    early_stopping_patience: int | None = None
+    learning_rate: float = _MODEL["learning_rate"]
+    mini_batch_size: int = _MODEL["mini_batch_size"]
+    early_stopping_patience: int | None = _MODEL["early_stopping_patience"]
     num_eval_samples: int = 100
     test_quantiles: tuple[float, ...] = field(default=DEFAULT_QUANTILES)
 
