@@ -31,14 +31,14 @@ reads too:
     drift) to ``bias_drift.py``.
 
 Every variable naming a container path (``/opt/ml/...``) is resolved under the container root,
-which plays ``/``.
+which plays ``/``.  The environment is read once, by :func:`run`, into a
+:class:`~.contract.Contract` that every job of the image parses its variables from.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -50,21 +50,23 @@ from charter.analytics import constraints as kernel
 from charter.analytics.statistics import Profiler, iter_batches
 
 from .. import ClientError
-from .capture import CAPTURE_INDEXES, iter_capture_rows, parse_time
+from . import contract as contract_module
+from .capture import CAPTURE_INDEXES, iter_capture_rows
+from .contract import ANALYSIS_TYPES, Contract
 
 __all__ = ["Settings", "read_settings", "run", "metrics"]
 
-DEFAULT_OUTPUT = "/opt/ml/processing/output"
 _ROWS_PER_BATCH = 20000
 _FORMATS = ("sagemakerCaptureJson", "csv", "json", "parquet")
 _UNSUPPORTED = ("record_preprocessor_script", "post_analytics_processor_script")
 
 
 class Settings:
-    """The job's configuration, read and checked from the environment."""
+    """The data quality job's configuration, checked from its environment contract."""
 
-    def __init__(self, root: Path, env: Mapping[str, str]) -> None:
-        self.root = root
+    def __init__(self, contract: Contract) -> None:
+        self.root = contract.root
+        env = contract.env
         fmt_text = env.get("dataset_format")
         if not fmt_text:
             raise ClientError(
@@ -97,26 +99,20 @@ class Settings:
                 )
         self.indexes = list(indexes)
 
-        source = env.get("dataset_source")
-        if not source:
-            raise ClientError("environment variable dataset_source is not set; set it to the container path of the data")
-        self.source = self.host(source)
-        if not self.source.exists():
-            raise ClientError(f"environment variable dataset_source: {source} does not exist in the container")
-        self.output = self.host(env.get("output_path") or DEFAULT_OUTPUT)
-        self.baseline_constraints = _optional_path(self, env, "baseline_constraints")
-        self.baseline_statistics = _optional_path(self, env, "baseline_statistics")
-        self.start = parse_time(env["start_time"], "start_time") if env.get("start_time") else None
-        self.end = parse_time(env["end_time"], "end_time") if env.get("end_time") else None
-        publish = env.get("publish_cloudwatch_metrics", "Enabled")
-        if publish not in ("Enabled", "Disabled"):
-            raise ClientError(f"environment variable publish_cloudwatch_metrics must be Enabled or Disabled; got {publish!r}")
-        self.publish_metrics = publish == "Enabled"
-        self.endpoint = env.get("sagemaker_endpoint_name")
-        self.schedule = env.get("sagemaker_monitoring_schedule_name")
-        analysis = env.get("analysis_type", "DATA_QUALITY") or "DATA_QUALITY"
-        if analysis != "DATA_QUALITY":
-            raise ClientError(f"environment variable analysis_type {analysis!r} is not supported; this image does DATA_QUALITY, MODEL_QUALITY, MODEL_BIAS and FEATURE_ATTRIBUTION_DRIFT")
+        self.source = contract.existing("dataset_source", "set it to the container path of the data")
+        self.output = contract.output
+        self.baseline_constraints = contract.optional_file("baseline_constraints")
+        self.baseline_statistics = contract.optional_file("baseline_statistics")
+        self.start, self.end = contract.start, contract.end
+        self.publish_metrics = contract.publish_metrics
+        self.endpoint, self.schedule = contract.endpoint, contract.schedule
+        self.dimensions = contract.dimensions
+        self.host = contract.host
+        if contract.analysis_type != "DATA_QUALITY":
+            raise ClientError(
+                f"environment variable analysis_type {contract.analysis_type!r} is not supported; "
+                f"this image does {', '.join(ANALYSIS_TYPES[:-1])} and {ANALYSIS_TYPES[-1]}"
+            )
         for name in _UNSUPPORTED:
             if env.get(name):
                 raise ClientError(f"environment variable {name} is set, but this image does not run preprocessing scripts")
@@ -124,10 +120,6 @@ class Settings:
     @property
     def monitoring(self) -> bool:
         return self.baseline_constraints is not None or self.baseline_statistics is not None
-
-    def host(self, container_path: str) -> Path:
-        """Where container path ``container_path`` lies on this machine (under the root)."""
-        return self.root / container_path.lstrip("/")
 
     def files(self) -> list[Path]:
         if self.source.is_file():
@@ -149,18 +141,9 @@ def _flag(value: Any, what: str) -> bool:
     raise ClientError(f"environment variable {what} must be true or false; got {value!r}")
 
 
-def _optional_path(settings: Settings, env: Mapping[str, str], name: str) -> Path | None:
-    value = env.get(name)
-    if not value:
-        return None
-    path = settings.host(value)
-    if not path.is_file():
-        raise ClientError(f"environment variable {name}: {value} is not a file in the container")
-    return path
-
-
 def read_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
-    return Settings(Path(root), os.environ if env is None else env)
+    """The data quality job's settings, from ``env`` (default: this process's environment)."""
+    return Settings(contract_module.read(root, env))
 
 
 def _load_json(path: Path, variable: str) -> dict[str, Any]:
@@ -270,11 +253,7 @@ def metrics(settings: Settings, current: dict[str, Any], distances: dict[str, fl
     MetricDatum): per feature ``feature_data_<name>`` (numeric: SampleCount/Sum/Minimum/Maximum),
     ``feature_non_null_<name>`` (completeness) and ``feature_baseline_drift_<name>``
     (the drift distance), the names page model-monitor-interpreting-cloudwatch documents."""
-    dimensions = []
-    if settings.endpoint:
-        dimensions.append({"Name": "Endpoint", "Value": settings.endpoint})
-    if settings.schedule:
-        dimensions.append({"Name": "MonitoringSchedule", "Value": settings.schedule})
+    dimensions = settings.dimensions
     stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def datum(name: str, **value: Any) -> dict[str, Any]:
@@ -308,24 +287,24 @@ def _write(path: Path, document: Any) -> None:
 
 
 def run(root: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Run the baselining or monitoring job configured in ``env``; a summary of what was written."""
+    """Run the baselining or monitoring job configured in ``env`` (default: this process's
+    environment, read here and nowhere else); a summary of what was written."""
     from .report import render
 
-    environment = os.environ if env is None else env
-    analysis = environment.get("analysis_type") or "DATA_QUALITY"
-    if analysis == "MODEL_QUALITY":
+    contract = contract_module.read(root, env)
+    if contract.analysis_type == "MODEL_QUALITY":
         from .quality import run_quality
 
-        return run_quality(Path(root), environment)
-    if analysis == "FEATURE_ATTRIBUTION_DRIFT":
+        return run_quality(contract)
+    if contract.analysis_type == "FEATURE_ATTRIBUTION_DRIFT":
         from .quality import run_attribution_drift
 
-        return run_attribution_drift(Path(root), environment)
-    if analysis == "MODEL_BIAS":
+        return run_attribution_drift(contract)
+    if contract.analysis_type == "MODEL_BIAS":
         from .bias_drift import run_bias_drift
 
-        return run_bias_drift(Path(root), environment)
-    settings = read_settings(root, env)
+        return run_bias_drift(contract)
+    settings = Settings(contract)
     when = datetime.now(timezone.utc)
     baseline_stats = _load_json(settings.baseline_statistics, "baseline_statistics") if settings.baseline_statistics else None
     constraints = _load_json(settings.baseline_constraints, "baseline_constraints") if settings.baseline_constraints else None
@@ -348,7 +327,7 @@ def run(root: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     distances = drift_distances(baseline_stats, constraints, current)
     if settings.publish_metrics and str(config.get("emit_metrics", "Enabled")) == "Enabled":
         data = metrics(settings, current, distances, when)
-        path = root / "opt" / "ml" / "output" / "metrics" / "cloudwatch" / "cloudwatch_metrics.jsonl"
+        path = contract.host("/opt/ml/output/metrics/cloudwatch/cloudwatch_metrics.jsonl")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(json.dumps(d) + "\n" for d in data), encoding="utf-8")
     (settings.output / "report.html").write_text(

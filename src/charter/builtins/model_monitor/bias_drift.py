@@ -42,7 +42,6 @@ import json
 import math
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,8 +53,8 @@ from .. import ClientError
 from ..clarify import config as clarify_config
 from ..clarify.analysis import bias_section
 from ..clarify.data import Dataset
-from .quality import _files, _host, _json_lines, _required, _within, _write
-from .capture import parse_time
+from .contract import Contract
+from .quality import _files, _json_lines, _within, _write
 
 __all__ = ["run_bias_drift"]
 
@@ -76,8 +75,8 @@ def _request_row(record: Mapping[str, Any], features_attribute: str | None) -> l
     return [model_quality.parse_label(cell) for cell in rows[0]]
 
 
-def _ranges(env: Mapping[str, str]) -> dict[str, Any]:
-    text = env.get("bias_metric_ranges")
+def _ranges(contract: Contract) -> dict[str, Any]:
+    text = contract.get("bias_metric_ranges")
     if not text:
         return {}
     try:
@@ -89,11 +88,9 @@ def _ranges(env: Mapping[str, str]) -> dict[str, Any]:
     return ranges
 
 
-def _metrics(section: dict[str, Any], env: Mapping[str, str], when: datetime) -> list[dict[str, Any]]:
+def _metrics(section: dict[str, Any], contract: Contract, when: datetime) -> list[dict[str, Any]]:
     """One CloudWatch datum per (metric, facet, facet value), the facet in the dimensions."""
-    base = [{"Name": "Endpoint", "Value": env["sagemaker_endpoint_name"]}] if env.get("sagemaker_endpoint_name") else []
-    if env.get("sagemaker_monitoring_schedule_name"):
-        base.append({"Name": "MonitoringSchedule", "Value": env["sagemaker_monitoring_schedule_name"]})
+    base = contract.dimensions
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     out = []
     for (facet, value, metric), number in attribution_drift.bias_metric_values(section).items():
@@ -104,26 +101,26 @@ def _metrics(section: dict[str, Any], env: Mapping[str, str], when: datetime) ->
     return out
 
 
-def run_bias_drift(root: Path, env: Mapping[str, str]) -> dict[str, Any]:
+def run_bias_drift(contract: Contract) -> dict[str, Any]:
     """Post-training bias of the window's captured, labelled traffic, against the baseline's."""
-    config_path = _host(root, env.get("analysis_config") or DEFAULT_CONFIG)
+    config_name = contract.get("analysis_config", DEFAULT_CONFIG)
+    config_path = contract.host(config_name)
     if not config_path.is_file():
-        raise ClientError(f"environment variable analysis_config: {env.get('analysis_config') or DEFAULT_CONFIG} "
+        raise ClientError(f"environment variable analysis_config: {config_name} "
                           "is not a file in the container; it must name the Clarify analysis_config.json")
     config = clarify_config.load(config_path)
     if config.label is None or config.label_values_or_threshold is None or not config.facets:
         raise ClientError("analysis_config must name the label, label_values_or_threshold and facet to monitor bias")
     if not config.headers:
         raise ClientError("analysis_config must list headers: the names of a captured request's features, in order")
-    source = _host(root, _required(env, "dataset_source", "set it to the container path of the data capture"))
-    truth = _host(root, _required(env, "ground_truth_source", "set it to the container path of the ground-truth records"))
-    for variable, path in (("dataset_source", source), ("ground_truth_source", truth)):
-        if not path.exists():
-            raise ClientError(f"environment variable {variable}: {env[variable]} does not exist in the container")
-    ranges = _ranges(env)  # checked before any work, baselining or not
-    start = parse_time(env["start_time"], "start_time") if env.get("start_time") else None
-    end = parse_time(env["end_time"], "end_time") if env.get("end_time") else None
-    threshold_text = env.get("probability_threshold_attribute") or str(config.probability_threshold or 0.5)
+    # Both named before either is checked for existence, as a person fixes them together.
+    contract.required("dataset_source", "set it to the container path of the data capture")
+    contract.required("ground_truth_source", "set it to the container path of the ground-truth records")
+    source = contract.existing("dataset_source", "set it to the container path of the data capture")
+    truth = contract.existing("ground_truth_source", "set it to the container path of the ground-truth records")
+    ranges = _ranges(contract)  # checked before any work, baselining or not
+    start, end = contract.start, contract.end
+    threshold_text = contract.get("probability_threshold_attribute", str(config.probability_threshold or 0.5))
     try:
         threshold = float(threshold_text)
     except ValueError:
@@ -133,8 +130,8 @@ def run_bias_drift(root: Path, env: Mapping[str, str]) -> dict[str, Any]:
     try:
         merged = model_quality.merge_ground_truth(
             captured, _json_lines(_files(truth), "ground_truth_source"),
-            inference_attribute=env.get("inference_attribute") or None,
-            probability_attribute=env.get("probability_attribute") or None,
+            inference_attribute=contract.get("inference_attribute"),
+            probability_attribute=contract.get("probability_attribute"),
             probability_threshold=threshold,
         )
     except ValueError as error:
@@ -152,7 +149,7 @@ def run_bias_drift(root: Path, env: Mapping[str, str]) -> dict[str, Any]:
     rows = []
     for key in merged.inference_ids:
         try:
-            row = _request_row(by_id[key], env.get("features_attribute") or None)
+            row = _request_row(by_id[key], contract.get("features_attribute"))
         except ValueError as error:
             raise ClientError(f"captured request {key}: {error}") from None
         if len(row) != len(names):
@@ -171,15 +168,15 @@ def run_bias_drift(root: Path, env: Mapping[str, str]) -> dict[str, Any]:
     dataset = Dataset(frame=frame, features=names, label=label_name, facets=facets, group_variable=group)
     section = bias_section("post_training", config, dataset, np.asarray(merged.y_pred)).to_analysis()
     analysis = {"version": "1.0", "post_training_bias_metrics": section}
-    output = _host(root, env.get("output_path") or "/opt/ml/processing/output")
+    output = contract.output
     _write(output / "analysis.json", analysis)
     written = ["analysis.json"]
     when = datetime.now(timezone.utc)
     summary: dict[str, Any] = {"output": str(output), "files": written, "records": len(merged.y_true)}
-    constraints = env.get("baseline_constraints")
+    constraints = contract.get("baseline_constraints")
     if not constraints:
         return {**summary, "mode": "baselining"}
-    baseline_path = _host(root, constraints)
+    baseline_path = contract.host(constraints)
     try:
         baseline = json.loads(baseline_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -190,8 +187,8 @@ def run_bias_drift(root: Path, env: Mapping[str, str]) -> dict[str, Any]:
         raise ClientError(f"environment variable bias_metric_ranges: {error}") from None
     _write(output / "constraint_violations.json", violations)
     written.append("constraint_violations.json")
-    if env.get("publish_cloudwatch_metrics", "Enabled") == "Enabled":
-        path = root / "opt" / "ml" / "output" / "metrics" / "cloudwatch" / "cloudwatch_metrics.jsonl"
+    if contract.publish_metrics:
+        path = contract.host("/opt/ml/output/metrics/cloudwatch/cloudwatch_metrics.jsonl")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(json.dumps(d) + "\n" for d in _metrics(analysis, env, when)), encoding="utf-8")
+        path.write_text("".join(json.dumps(d) + "\n" for d in _metrics(analysis, contract, when)), encoding="utf-8")
     return {**summary, "mode": "monitoring", "violations": len(violations["violations"])}

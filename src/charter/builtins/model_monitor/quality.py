@@ -45,19 +45,9 @@ from charter.analytics import attribution_drift, model_quality
 
 from .. import ClientError
 from .capture import parse_time
+from .contract import Contract
 
 __all__ = ["run_quality", "run_attribution_drift", "quality_metrics"]
-
-
-def _required(env: Mapping[str, str], name: str, hint: str) -> str:
-    value = env.get(name)
-    if not value:
-        raise ClientError(f"environment variable {name} is not set; {hint}")
-    return value
-
-
-def _host(root: Path, container_path: str) -> Path:
-    return root / container_path.lstrip("/")
 
 
 def _files(path: Path) -> list[Path]:
@@ -85,18 +75,19 @@ def _write(path: Path, document: Any) -> None:
 
 
 class QualitySettings:
-    """The model quality job's configuration, checked from the environment."""
+    """The model quality job's configuration, checked from its environment contract."""
 
-    def __init__(self, root: Path, env: Mapping[str, str]) -> None:
-        self.root = root
-        self.problem_type = _required(env, "problem_type", f"set it to one of {', '.join(model_quality.PROBLEM_TYPES)}")
+    def __init__(self, contract: Contract) -> None:
+        self.root = contract.root
+        env = contract.env
+        self.problem_type = contract.required("problem_type", f"set it to one of {', '.join(model_quality.PROBLEM_TYPES)}")
         if self.problem_type not in model_quality.PROBLEM_TYPES:
             raise ClientError(
                 f"environment variable problem_type must be one of {', '.join(model_quality.PROBLEM_TYPES)};"
                 f" got {self.problem_type!r}"
             )
-        self.inference_attribute = env.get("inference_attribute") or None
-        self.probability_attribute = env.get("probability_attribute") or None
+        self.inference_attribute = contract.get("inference_attribute")
+        self.probability_attribute = contract.get("probability_attribute")
         if self.inference_attribute is None and self.probability_attribute is None:
             raise ClientError(
                 "environment variables inference_attribute and probability_attribute are both unset;"
@@ -107,43 +98,33 @@ class QualitySettings:
                 f"environment variable inference_attribute is required for problem_type {self.problem_type}"
                 " (a probability alone only makes a binary label)"
             )
-        threshold = env.get("probability_threshold_attribute") or "0.5"
+        threshold = contract.get("probability_threshold_attribute", "0.5")
         try:
             self.threshold = float(threshold)
         except ValueError:
             raise ClientError(f"environment variable probability_threshold_attribute must be a number; got {threshold!r}") from None
         if not math.isfinite(self.threshold):
             raise ClientError(f"environment variable probability_threshold_attribute must be finite; got {threshold!r}")
-        source = _required(env, "dataset_source", "set it to the container path of the data")
-        self.source = _host(root, source)
-        if not self.source.exists():
-            raise ClientError(f"environment variable dataset_source: {source} does not exist in the container")
-        self.output = _host(root, env.get("output_path") or "/opt/ml/processing/output")
-        constraints = env.get("baseline_constraints")
-        self.constraints = _host(root, constraints) if constraints else None
-        if self.constraints is not None and not self.constraints.is_file():
-            raise ClientError(f"environment variable baseline_constraints: {constraints} is not a file in the container")
+        self.source = contract.existing("dataset_source", "set it to the container path of the data")
+        self.output = contract.output
+        self.constraints = contract.optional_file("baseline_constraints")
         fmt_text = env.get("dataset_format") or ""
         try:
             fmt = json.loads(fmt_text) if fmt_text else {}
         except json.JSONDecodeError as error:
             raise ClientError(f"environment variable dataset_format is not valid JSON ({error})") from None
         self.header = bool(((fmt or {}).get("csv") or {}).get("header", True)) if isinstance(fmt, dict) else True
-        self.start = parse_time(env["start_time"], "start_time") if env.get("start_time") else None
-        self.end = parse_time(env["end_time"], "end_time") if env.get("end_time") else None
-        publish = env.get("publish_cloudwatch_metrics", "Enabled")
-        if publish not in ("Enabled", "Disabled"):
-            raise ClientError(f"environment variable publish_cloudwatch_metrics must be Enabled or Disabled; got {publish!r}")
-        self.publish_metrics = publish == "Enabled"
-        self.endpoint = env.get("sagemaker_endpoint_name")
-        self.schedule = env.get("sagemaker_monitoring_schedule_name")
-        self.ground_truth_attribute = env.get("ground_truth_attribute") or None
+        self.start, self.end = contract.start, contract.end
+        self.publish_metrics = contract.publish_metrics
+        self.endpoint, self.schedule = contract.endpoint, contract.schedule
+        self.dimensions = contract.dimensions
+        self.metrics_file = contract.host("/opt/ml/output/metrics/cloudwatch/cloudwatch_metrics.jsonl")
+        self.ground_truth_attribute = contract.get("ground_truth_attribute")
         self.ground_truth: Path | None = None
         if self.monitoring:
-            truth = _required(env, "ground_truth_source", "set it to the container path of the ground-truth records")
-            self.ground_truth = _host(root, truth)
-            if not self.ground_truth.exists():
-                raise ClientError(f"environment variable ground_truth_source: {truth} does not exist in the container")
+            self.ground_truth = contract.existing(
+                "ground_truth_source", "set it to the container path of the ground-truth records"
+            )
         elif self.ground_truth_attribute is None:
             raise ClientError(
                 "environment variable ground_truth_attribute is not set; a baselining job needs the"
@@ -216,11 +197,7 @@ def _captured(settings: QualitySettings) -> Iterator[dict[str, Any]]:
 def quality_metrics(settings: QualitySettings, statistics: Mapping[str, Any], when: datetime) -> list[dict[str, Any]]:
     """One CloudWatch datum (PutMetricData's MetricDatum) per scalar metric of the report, named
     as statistics.json names it, with the data quality job's Endpoint/MonitoringSchedule dimensions."""
-    dimensions = []
-    if settings.endpoint:
-        dimensions.append({"Name": "Endpoint", "Value": settings.endpoint})
-    if settings.schedule:
-        dimensions.append({"Name": "MonitoringSchedule", "Value": settings.schedule})
+    dimensions = settings.dimensions
     stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     section = model_quality.PROBLEM_TYPES[settings.problem_type]
     out = []
@@ -232,9 +209,9 @@ def quality_metrics(settings: QualitySettings, statistics: Mapping[str, Any], wh
     return out
 
 
-def run_quality(root: Path, env: Mapping[str, str]) -> dict[str, Any]:
+def run_quality(contract: Contract) -> dict[str, Any]:
     """The model quality baselining or monitoring job; a summary of what was written."""
-    settings = QualitySettings(root, env)
+    settings = QualitySettings(contract)
     when = datetime.now(timezone.utc)
     settings.output.mkdir(parents=True, exist_ok=True)
     if not settings.monitoring:
@@ -276,7 +253,7 @@ def run_quality(root: Path, env: Mapping[str, str]) -> dict[str, Any]:
     _write(settings.output / "statistics.json", stats)
     _write(settings.output / "constraint_violations.json", violations)
     if settings.publish_metrics:
-        path = root / "opt" / "ml" / "output" / "metrics" / "cloudwatch" / "cloudwatch_metrics.jsonl"
+        path = settings.metrics_file
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(json.dumps(d) + "\n" for d in quality_metrics(settings, stats, when)), encoding="utf-8")
     return {
@@ -285,17 +262,17 @@ def run_quality(root: Path, env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def run_attribution_drift(root: Path, env: Mapping[str, str]) -> dict[str, Any]:
+def run_attribution_drift(contract: Contract) -> dict[str, Any]:
     """Feature attribution drift between two Clarify analyses -> ``constraint_violations.json``."""
     documents = []
     for variable in ("baseline_analysis", "analysis_source"):
-        value = _required(env, variable, "set it to the container path of a Clarify analysis.json")
-        path = _host(root, value)
+        value = contract.required(variable, "set it to the container path of a Clarify analysis.json")
+        path = contract.host(value)
         try:
             documents.append(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ClientError(f"environment variable {variable}: {value} is not readable JSON ({error})") from None
-    text = env.get("attribution_drift_threshold") or str(attribution_drift.DEFAULT_NDCG_THRESHOLD)
+    text = contract.get("attribution_drift_threshold", str(attribution_drift.DEFAULT_NDCG_THRESHOLD))
     try:
         threshold = float(text)
     except ValueError:
@@ -304,7 +281,7 @@ def run_attribution_drift(root: Path, env: Mapping[str, str]) -> dict[str, Any]:
         violations = attribution_drift.check_attribution_drift(documents[0], documents[1], threshold)
     except ValueError as error:
         raise ClientError(f"feature attributions cannot be compared: {error}") from None
-    output = _host(root, env.get("output_path") or "/opt/ml/processing/output")
+    output = contract.output
     _write(output / "constraint_violations.json", violations)
     return {"mode": "monitoring", "output": str(output), "files": ["constraint_violations.json"],
             "violations": len(violations["violations"])}
