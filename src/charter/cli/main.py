@@ -131,7 +131,8 @@ def server(
 @iam_app.command("create-user")
 def create_user(
     name: str,
-    persona: str = typer.Option(..., help="data-scientist, mlops-engineer, compute, labeler, auditor or admin."),
+    persona: str = typer.Option(..., help="data-scientist, mlops-engineer, compute, labeler, auditor, admin, "
+                                            "or custom (only the --activity list given)."),
     activity: list[str] = typer.Option([], "--activity", help="An extra Role Manager ML activity (repeatable)."),
     bucket: list[str] = typer.Option([], "--bucket", help="A bucket (or bucket/prefix) the artifact-access activity may use."),
 ) -> None:
