@@ -117,26 +117,33 @@ def image(
     dpi: float | None = None,
     tight: bool = False,
 ) -> bytes:
-    """The figure ``draw`` fills, as a standalone ``svg``, ``png`` or ``pdf`` file's bytes.
+    """The figure ``draw`` fills, as the bytes of a standalone image file (``svg``, ``png``,
+    ``pdf``, or any other format matplotlib writes).
 
     ``tight`` crops the page to the drawing; ``house_style=False`` draws with
-    matplotlib's current defaults (plots meant for notebooks).
+    matplotlib's current defaults (plots meant for notebooks).  The files carry no
+    creation date, so the same drawing gives the same bytes.
     """
-    if fmt not in ("svg", "png", "pdf"):
-        raise ValueError(f"fmt must be 'svg', 'png' or 'pdf', got {fmt!r}")
-    metadata = {"svg": {"Date": None}, "png": {"Software": None}, "pdf": {"CreationDate": None}}[fmt]
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    supported = FigureCanvasBase.get_supported_filetypes()
+    if fmt not in supported:
+        raise ValueError(f"fmt must be one of {', '.join(sorted(supported))}, got {fmt!r}")
+    metadata = _NO_DATES.get(fmt)
     with _drawing(size, rc, None, house_style) as fig:
         draw(fig)
         buffer = io.BytesIO()
-        fig.savefig(buffer, format=fmt, dpi=dpi or "figure", metadata=metadata,
+        fig.savefig(buffer, format=fmt, dpi=dpi or "figure", **({"metadata": metadata} if metadata else {}),
                     **({"bbox_inches": "tight"} if tight else {}))
     return buffer.getvalue()
 
 
+_NO_DATES = {"svg": {"Date": None}, "png": {"Software": None}, "pdf": {"CreationDate": None}}
+
+
 def image_format(path: Path) -> str:
-    """The image format a file name asks for (``.png``, ``.svg``, ``.pdf``); png otherwise."""
-    suffix = path.suffix.lower().lstrip(".")
-    return suffix if suffix in ("svg", "png", "pdf") else "png"
+    """The image format a file name asks for, by its extension (``png`` when it has none)."""
+    return path.suffix.lower().lstrip(".") or "png"
 
 
 # --- the model card schema's chart metrics ---------------------------------------------
