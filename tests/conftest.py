@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import itertools
 import os
+from pathlib import Path
 
 import pytest
 
 from pg import PostgresServer, find_pg_bin
 
 BACKEND = os.environ.get("CHARTER_TEST_DB", "sqlite")
+UNIT = Path(__file__).parent / "unit"
+_MOVE = (
+    "tests/unit is for pure tests; a test that opens a database goes under tests/integration, "
+    "where `make test-postgres` runs it on PostgreSQL as well as on SQLite"
+)
 _db_numbers = itertools.count(1)
 
 
@@ -41,3 +47,33 @@ def database_url_factory(postgres, tmp_path_factory):
         return f"sqlite:///{tmp_path_factory.mktemp(f'db{number}') / 'charter.db'}"
 
     return make
+
+
+# Unit tests are pure: kernels, parsers and renderers called as plain functions.  The
+# guard lives here rather than in a tests/unit/conftest.py, because a second module
+# named conftest would shadow the integration one that tests import constants from.
+
+
+def _is_unit(item) -> bool:
+    return Path(item.path).is_relative_to(UNIT)
+
+
+def pytest_runtest_setup(item):
+    """A unit test asking for a database fixture fails, before the fixture starts a server."""
+    if _is_unit(item):
+        for name in ("database_url_factory", "postgres"):
+            if name in item.fixturenames:
+                pytest.fail(f"{name} used in a unit test: {_MOVE}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_database_in_unit_tests(request, monkeypatch):
+    """Opening Charter's database from a unit test fails with where the test belongs."""
+    if not _is_unit(request.node):
+        return
+    from charter.store import db
+
+    def refuse(url: str):
+        pytest.fail(f"a unit test opened the database {url!r}: {_MOVE}", pytrace=False)
+
+    monkeypatch.setattr(db, "make_engine", refuse)
