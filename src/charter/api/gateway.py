@@ -65,6 +65,18 @@ class _Caller:
     audited: bool = False  # the audit record went in with the call's own transaction
 
 
+def new_event(request: WireRequest, operation: str) -> audit.AuditEvent:
+    """The audit row every face starts a request with: a fresh request id, presumed to succeed."""
+    return audit.AuditEvent(
+        request_id=str(uuid.uuid4()),
+        operation=operation,
+        outcome="Success",
+        status_code=200,
+        source_ip=request.source_ip,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
 class Gateway:
     def __init__(self, instance: Instance):
         self.instance = instance
@@ -74,15 +86,8 @@ class Gateway:
     # --- the request path ----------------------------------------------------
 
     def handle(self, request: WireRequest) -> WireResponse:
-        request_id = str(uuid.uuid4())
-        event = audit.AuditEvent(
-            request_id=request_id,
-            operation=request.headers.get("x-amz-target", "").removeprefix(TARGET_PREFIX) or "(none)",
-            outcome="Success",
-            status_code=200,
-            source_ip=request.source_ip,
-            user_agent=request.headers.get("user-agent"),
-        )
+        event = new_event(request, request.headers.get("x-amz-target", "").removeprefix(TARGET_PREFIX) or "(none)")
+        request_id = event.request_id
         caller = _Caller()
         try:
             status, document = 200, self._process(request, event, caller)

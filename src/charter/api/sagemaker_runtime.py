@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import logging
 import re
-import uuid
 from dataclasses import dataclass
 from typing import NoReturn
 from urllib.parse import unquote
@@ -38,7 +37,7 @@ from ..iam import identities
 from ..model import service_model
 from ..store import audit
 from . import rest_json, shapes
-from .gateway import Gateway, WireRequest, WireResponse, _Caller
+from .gateway import Gateway, WireRequest, WireResponse, _Caller, new_event
 
 log = logging.getLogger("charter.sagemaker_runtime")
 
@@ -95,15 +94,8 @@ class SageMakerRuntime:
     # --- the request path ------------------------------------------------------------
 
     def handle(self, request: WireRequest, operation: botocore.model.OperationModel, uri: dict[str, str]) -> WireResponse:
-        request_id = str(uuid.uuid4())
-        event = audit.AuditEvent(
-            request_id=request_id,
-            operation=operation.name,
-            outcome="Success",
-            status_code=200,
-            source_ip=request.source_ip,
-            user_agent=request.headers.get("user-agent"),
-        )
+        event = new_event(request, operation.name)
+        request_id = event.request_id
         caller = _Caller()
         try:
             self._process(request, operation, uri, event, caller)

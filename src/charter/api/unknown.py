@@ -18,12 +18,10 @@ asking for ``/favicon.ico``) and would only fill it.
 from __future__ import annotations
 
 import logging
-import uuid
 
 from ..errors import AwsError, InternalFailure, MissingAuthenticationToken, UnknownOperationException
-from ..store import audit
 from . import rest_json
-from .gateway import Gateway, WireRequest, WireResponse, _Caller
+from .gateway import Gateway, WireRequest, WireResponse, _Caller, new_event
 
 log = logging.getLogger("charter.unknown")
 
@@ -38,16 +36,10 @@ class UnknownRequest:
         self.gateway = gateway
 
     def handle(self, request: WireRequest) -> WireResponse:
-        request_id = str(uuid.uuid4())
         what = f"{request.method} {request.path}"
-        event = audit.AuditEvent(
-            request_id=request_id,
-            operation="(unknown)",
-            outcome="Failed",
-            status_code=404,
-            source_ip=request.source_ip,
-            user_agent=request.headers.get("user-agent"),
-        )
+        event = new_event(request, "(unknown)")
+        event.outcome, event.status_code = "Failed", 404
+        request_id = event.request_id
         caller = _Caller()
         try:
             try:
