@@ -387,6 +387,18 @@ def load_dataset(args, name: str):
     return data.name, data.freq, P, args.context_length or P, windows, train, test
 
 
+def differenced(rows, season: int, freq) -> list:
+    """(start, target) rows as their seasonal differences, each starting ``season`` steps later."""
+    import numpy as np
+    import pandas as pd
+
+    from charter.analytics.forecasting.transforms import seasonal_difference
+
+    return [(str(pd.Timestamp(start) + season * freq.offset),
+             [float(v) for v in seasonal_difference(np.asarray(target, dtype=np.float64), season)])
+            for start, target in rows]
+
+
 def write_jsonl(rows, path: Path) -> None:
     with open(path, "w") as fh:
         for start, target in rows:
@@ -483,6 +495,9 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=100, help="sample paths per forecast")
     parser.add_argument("--threads", type=int, default=1, help="torch threads in every worker")
     parser.add_argument("--seeds", type=int, default=1, help="train each DeepAR this many times (seeds 0..N-1)")
+    parser.add_argument("--seasonal-difference", action="store_true",
+                        help="train both DeepARs on y_t - y_{t-season} and undifference their sample paths "
+                             "(analytics.forecasting.transforms); scores stay on the original scale")
     parser.add_argument("--quick", action="store_true", help="40 series per set, 2 epochs of 5 batches")
     parser.add_argument("--only", choices=["charter", "gluonts"], action="append",
                         help="DeepARs to run (repeatable; seasonal naive always runs)")
@@ -505,6 +520,7 @@ def main() -> int:
 
     from charter.analytics.forecasting.frequency import parse_frequency
     from charter.analytics.forecasting.metrics import seasonal_naive
+    from charter.analytics.forecasting.transforms import undifference
 
     console = Console(width=max(Console().width, 130))
     epochs = args.epochs or (2 if args.quick else 10)
@@ -525,23 +541,30 @@ def main() -> int:
     try:
         for name in datasets:
             label, freq, P, C, windows, train, test = load_dataset(args, name)
+            freq_obj = parse_frequency(freq)
+            season = max(1, SEASONS[freq_obj.unit] // freq_obj.multiple)
+            if args.seasonal_difference:
+                label = f"{label}, seasonally differenced"
             (workdir / label).mkdir()
             train_path, test_path = workdir / label / "train.jsonl", workdir / label / "test.jsonl"
-            write_jsonl(train, train_path)
-            write_jsonl(test, test_path)
+            write_jsonl(test, test_path)  # the original scale: what is scored
             evals = evaluation_windows(read_jsonl(str(test_path)), windows, P)
+            if args.seasonal_difference:  # the workers see only the differences
+                train, test = differenced(train, season, freq_obj), differenced(test, season, freq_obj)
+                test_path = workdir / label / "test-differenced.jsonl"
+                write_jsonl(test, test_path)
+            write_jsonl(train, train_path)
             natural = kernel_batches(freq, P, C, args.batch_size, read_jsonl(str(train_path)))
             batches = min(natural, cap)
             console.print(f"[bold]{label}[/]: {len(train)} series, {sum(len(t) for _, t in train):,} training points, "
                           f"{len(evals)} evaluation windows of {P}; context {C}; {epochs} epochs x {batches} "
                           f"batches of {args.batch_size} (Charter's own count {natural})")
-            freq_obj = parse_frequency(freq)
-            season = max(1, SEASONS[freq_obj.unit] // freq_obj.multiple)
             t0 = time.perf_counter()
             naive = seasonal_naive([np.asarray(h, dtype=np.float64) for _, h, _ in evals], season, P)
             naive_s = time.perf_counter() - t0
             m4_score = m4_scorer(args.series) if name == "m4-hourly" else None
-            entry = {"freq": freq, "series": len(train), "prediction_length": P, "context_length": C,
+            entry = {"freq": freq, "seasonal_difference": args.seasonal_difference, "series": len(train),
+                     "prediction_length": P, "context_length": C,
                      "windows": windows, "evaluation_windows": len(evals), "epochs": epochs,
                      "batches_per_epoch": batches, "charter_batches_per_epoch": natural,
                      "batch_size": args.batch_size, "season": season,
@@ -574,6 +597,9 @@ def main() -> int:
                         console.print(run.get("stderr_tail", ""))
                     else:
                         samples = np.load(run.pop("samples_path"))
+                        if args.seasonal_difference:
+                            samples = np.stack([undifference(paths, np.asarray(history, dtype=np.float64), season)
+                                                for paths, (_, history, _) in zip(samples, evals)])
                         run["metrics"] = score(evals, samples)
                         if m4_score:
                             run["m4"] = m4_score(samples)
