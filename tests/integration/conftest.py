@@ -6,8 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 from botocore.config import Config
 
 from pg import free_port
+from server_process import wait_until_healthy
 
 ADMIN_KEY = "AKIACHARTERTESTADMIN"
 ADMIN_SECRET = "charter-test-admin-secret-0123456789abcd"
@@ -31,15 +30,16 @@ class CharterServer:
     log_path: Path
     clients: dict = field(default_factory=dict)
 
-    def client(self, access_key: str = ADMIN_KEY, secret: str = ADMIN_SECRET, *, validate: bool = True, region: str = REGION):
-        """A boto3 SageMaker client for these keys (client-side validation optional)."""
+    def client(self, access_key: str = ADMIN_KEY, secret: str = ADMIN_SECRET, *, validate: bool = True, region: str = REGION,
+               service: str = "sagemaker"):
+        """A boto3 client of ``service`` (SageMaker by default) for these keys (client-side validation optional)."""
         config = Config(
             parameter_validation=validate,
             retries={"max_attempts": 1, "mode": "standard"},
             read_timeout=60,
         )
         return boto3.client(
-            "sagemaker",
+            service,
             endpoint_url=self.endpoint,
             region_name=region,
             aws_access_key_id=access_key,
@@ -86,19 +86,11 @@ def start_server(home: Path, database_url: str) -> CharterServer:
         stderr=subprocess.STDOUT,
     )
     endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"charter server exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{endpoint}/health", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.1)
-    else:
+    try:
+        wait_until_healthy(process, endpoint, log_path, 60)
+    except RuntimeError:
         process.kill()
-        raise RuntimeError(f"charter server did not answer within 60 s:\n{log_path.read_text()}")
+        raise
     return CharterServer(endpoint=endpoint, home=home, env=env, process=process, log_path=log_path)
 
 

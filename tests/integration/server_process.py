@@ -68,15 +68,24 @@ def start(home: Path, database_url: str, *args: str, env: dict | None = None, ti
         )
     endpoint = f"http://127.0.0.1:{port}"
     started = Started(process, endpoint, home, env, log_path)
+    try:
+        wait_until_healthy(process, endpoint, log_path, timeout)
+    except RuntimeError:
+        started.stop()
+        raise
+    return started
+
+
+def wait_until_healthy(process: subprocess.Popen, endpoint: str, log_path: Path, timeout: float) -> None:
+    """Returns once ``endpoint``/health answers 200; raises with the server's log if it exits or times out."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"charter server exited with {process.returncode}:\n{started.output}")
+            raise RuntimeError(f"charter server exited with {process.returncode}:\n{log_path.read_text()}")
         try:
             with urllib.request.urlopen(f"{endpoint}/health", timeout=1) as response:
                 if response.status == 200:
-                    return started
+                    return
         except OSError:
             time.sleep(0.1)
-    started.stop()
-    raise RuntimeError(f"charter server did not answer within {timeout:.0f} s:\n{started.output}")
+    raise RuntimeError(f"charter server did not answer within {timeout:.0f} s:\n{log_path.read_text()}")

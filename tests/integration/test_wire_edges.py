@@ -17,12 +17,10 @@ import uuid
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-import boto3
 import httpx
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
@@ -32,14 +30,7 @@ ACCOUNT = "123456789012"
 
 
 def runtime_client(charter, key: str = ADMIN_KEY, secret: str = ADMIN_SECRET):
-    return boto3.client(
-        "sagemaker-runtime",
-        endpoint_url=charter.endpoint,
-        region_name=REGION,
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-    )
+    return charter.client(key, secret, service="sagemaker-runtime")
 
 
 def signed(charter, method: str, path: str, body: bytes = b"", headers: dict | None = None, *, secret: str = ADMIN_SECRET):
