@@ -77,6 +77,21 @@ def new_event(request: WireRequest, operation: str) -> audit.AuditEvent:
     )
 
 
+def identify(event: audit.AuditEvent, verified: sigv4.VerifiedRequest, principal) -> None:
+    """Names the verified caller and its region in the request's audit row."""
+    event.region = verified.region
+    event.principal_arn = principal.arn
+    event.user_name = principal.name
+
+
+def record_failure(event: audit.AuditEvent, error: AwsError) -> None:
+    """Marks the request's audit row with the error it was answered."""
+    event.outcome = "Denied" if isinstance(error, AccessDeniedException) else "Failed"
+    event.status_code = error.status
+    event.error_code = error.code
+    event.error_message = error.message[:2000]
+
+
 class Gateway:
     def __init__(self, instance: Instance):
         self.instance = instance
@@ -107,10 +122,7 @@ class Gateway:
         )
 
     def _error(self, event: audit.AuditEvent, error: AwsError) -> tuple[int, bytes]:
-        event.outcome = "Denied" if isinstance(error, AccessDeniedException) else "Failed"
-        event.status_code = error.status
-        event.error_code = error.code
-        event.error_message = error.message[:2000]
+        record_failure(event, error)
         return error.status, json.dumps(error.to_wire()).encode()
 
     def _audit(self, event: audit.AuditEvent) -> None:
@@ -124,9 +136,7 @@ class Gateway:
         target = request.headers.get("x-amz-target", "")
         name = target.removeprefix(TARGET_PREFIX)
         verified = self._authenticate(request, caller)
-        event.region = verified.region
-        event.principal_arn = caller.principal.arn
-        event.user_name = caller.principal.name
+        identify(event, verified, caller.principal)
 
         if not target.startswith(TARGET_PREFIX) or name not in self.model.operation_names:
             raise UnknownOperationException(f"Operation {target or '(no X-Amz-Target header)'} is not a SageMaker operation.")
@@ -200,16 +210,29 @@ class Gateway:
     # --- authorization -------------------------------------------------------
 
     def _authorize(self, conn, principal, op: Operation, resource: str, params: dict, region: str, source_ip) -> None:
-        policies = [doc for _, doc in identities.attached_policies(conn, principal.arn)]
-        context, resource_policies = self._resource_facts(conn, resource)
-        context.update(self._context(principal, params, region, source_ip))
         own_keys = {k: v for k, v in (op.conditions(params) if op.conditions is not None else {}).items() if v is not None}
-        context.update(own_keys)
-        self._check(policies, principal, f"sagemaker:{op.name}", resource, context, resource_policies, own_keys)
+        policies, context = self.authorize_action(
+            conn, principal, f"sagemaker:{op.name}", resource, params, region, source_ip, own_keys
+        )
         for role_arn in _role_arns(params):
             self._check(
                 policies, principal, "iam:PassRole", role_arn, {**context, "iam:PassedToService": "sagemaker.amazonaws.com"}
             )
+
+    def authorize_action(
+        self, conn, principal, action: str, resource: str, params: dict, region: str, source_ip, own_keys: dict | None = None
+    ) -> tuple[list[dict], dict]:
+        """Refuses ``action`` on ``resource`` unless the caller's and the resource's policies allow it.
+
+        Returns the caller's policies and the condition context, for checks that follow
+        (iam:PassRole).  ``own_keys`` are the operation's own condition keys.
+        """
+        policies = [doc for _, doc in identities.attached_policies(conn, principal.arn)]
+        context, resource_policies = self._resource_facts(conn, resource)
+        context.update(self._context(principal, params, region, source_ip))
+        context.update(own_keys or {})
+        self._check(policies, principal, action, resource, context, resource_policies, own_keys)
+        return policies, context
 
     @staticmethod
     def _check(

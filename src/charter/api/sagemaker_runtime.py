@@ -33,11 +33,10 @@ import botocore.model
 
 from ..arns import sagemaker_arn
 from ..errors import AwsError, ClientError, InternalFailure, ValidationException
-from ..iam import identities
 from ..model import service_model
 from ..store import audit
 from . import rest_json, shapes
-from .gateway import Gateway, WireRequest, WireResponse, _Caller, new_event
+from .gateway import Gateway, WireRequest, WireResponse, _Caller, identify, new_event, record_failure
 
 log = logging.getLogger("charter.sagemaker_runtime")
 
@@ -105,10 +104,7 @@ class SageMakerRuntime:
             log.exception("request %s failed", request_id)
             answer = InternalFailure(f"Charter could not complete the request ({type(exc).__name__}); request id {request_id}.")
         event.access_key_id = caller.access_key_id
-        event.outcome = "Denied" if answer.code == "AccessDeniedException" else "Failed"
-        event.status_code = answer.status
-        event.error_code = answer.code
-        event.error_message = answer.message[:2000]
+        record_failure(event, answer)
         self.gateway._audit(event)
         return rest_json.error_response(answer, request_id)
 
@@ -117,9 +113,7 @@ class SageMakerRuntime:
     ) -> NoReturn:
         verified = self.gateway._authenticate(request, caller)
         principal = caller.principal
-        event.region = verified.region
-        event.principal_arn = principal.arn
-        event.user_name = principal.name
+        identify(event, verified, principal)
         try:
             params = shapes.parse_input(operation, self._members(operation, request, uri))
         except ValidationException as error:
@@ -130,10 +124,7 @@ class SageMakerRuntime:
         event.resource_arn = endpoint_arn
         action = f"sagemaker:{_ACTIONS.get(operation.name, operation.name)}"
         with self.instance.transaction(write=False) as conn:
-            policies = [document for _, document in identities.attached_policies(conn, principal.arn)]
-            context, resource_policies = Gateway._resource_facts(conn, endpoint_arn)
-            context.update(Gateway._context(principal, {}, verified.region, request.source_ip))
-            Gateway._check(policies, principal, action, endpoint_arn, context, resource_policies)
+            self.gateway.authorize_action(conn, principal, action, endpoint_arn, {}, verified.region, request.source_ip)
         # No serving runtime holds an endpoint yet: every name is one that does not exist.
         raise ValidationError(f"Endpoint {name} of account {principal.account} not found.")
 

@@ -21,7 +21,7 @@ import logging
 
 from ..errors import AwsError, InternalFailure, MissingAuthenticationToken, UnknownOperationException
 from . import rest_json
-from .gateway import Gateway, WireRequest, WireResponse, _Caller, new_event
+from .gateway import Gateway, WireRequest, WireResponse, _Caller, identify, new_event, record_failure
 
 log = logging.getLogger("charter.unknown")
 
@@ -38,7 +38,6 @@ class UnknownRequest:
     def handle(self, request: WireRequest) -> WireResponse:
         what = f"{request.method} {request.path}"
         event = new_event(request, "(unknown)")
-        event.outcome, event.status_code = "Failed", 404
         request_id = event.request_id
         caller = _Caller()
         try:
@@ -49,9 +48,7 @@ class UnknownRequest:
                     f"Missing Authentication Token: {what} is not signed, and it is not an operation of this server. "
                     f"This server answers {SERVED}; GET / describes it."
                 ) from None
-            event.region = verified.region
-            event.principal_arn = caller.principal.arn
-            event.user_name = caller.principal.name
+            identify(event, verified, caller.principal)
             raise UnknownOperationException(
                 f"{what} is not an operation of any API this server serves. It serves {SERVED}.", status=404
             )
@@ -62,8 +59,7 @@ class UnknownRequest:
             answer = InternalFailure(f"Charter could not complete the request ({type(exc).__name__}); request id {request_id}.")
         if not isinstance(answer, MissingAuthenticationToken):
             event.access_key_id = caller.access_key_id
-            event.status_code = answer.status
-            event.error_code = answer.code
+            record_failure(event, answer)
             event.error_message = f"{what}: {answer.message}"[:2000]
             self.gateway._audit(event)
         return rest_json.error_response(answer, request_id)
