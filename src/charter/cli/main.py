@@ -111,7 +111,7 @@ def server(
         if not settings.root_access_key_id:
             out.print(f"  (also written to {settings.credentials_file}, profile [bold]charter[/])")
     if demo:
-        from .demo import seed
+        from ..demo import seed
 
         for line in seed(instance).lines():
             out.print(line, highlight=False, markup=False)
