@@ -174,7 +174,7 @@ def _draw_bar_chart(fig, metric: dict) -> None:
     y_name = metric.get("y_axis_name") if isinstance(metric.get("y_axis_name"), str) else None
     ax = fig.add_subplot()
     positions = list(range(len(values)))
-    horizontal = len(values) > 8 or max(len(label) for label in labels) > 12
+    horizontal = _horizontal(labels)
     if horizontal:
         bars = ax.barh(positions, values, color=ACCENT, height=0.65)
         ax.set_yticks(positions, labels)
@@ -193,11 +193,15 @@ def _draw_bar_chart(fig, metric: dict) -> None:
     ax.margins(x=0.12 if horizontal else 0.05, y=0.05 if horizontal else 0.12)
 
 
+def _horizontal(labels: list[str]) -> bool:
+    """Bars lie down when there are many of them or their names are long."""
+    return len(labels) > 8 or any(len(label) > 12 for label in labels)
+
+
 def _bar_chart_size(metric: dict) -> tuple[float, float]:
     values = metric.get("value") if isinstance(metric.get("value"), list) else []
     labels = _labels(metric.get("x_axis_name"), len(values))
-    horizontal = len(values) > 8 or (labels and max(len(label) for label in labels) > 12)
-    return (_WIDTH_IN, max(1.8, 0.28 * len(values) + 0.9)) if horizontal else (_WIDTH_IN, 2.8)
+    return (_WIDTH_IN, max(1.8, 0.28 * len(values) + 0.9)) if _horizontal(labels) else (_WIDTH_IN, 2.8)
 
 
 def _draw_linear_graph(fig, metric: dict) -> None:
