@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import Step, Workspace
+from . import BUCKET, Step, Workspace
 
 CLARIFY_CONFIG = {
     "dataset_type": "text/csv",
@@ -88,7 +88,7 @@ def run(workspace: Workspace) -> None:
 
     workspace.made.append(f"Clarify bias report of German credit: {clarify}report.pdf (and analysis.json, report.html)")
     workspace.made.append(f"Model Monitor baseline of German credit: {baseline}statistics.json and constraints.json")
-    workspace.made.append(f"the artifact store keeps s3://charter-demo/... under {workspace.where(workspace.uri('x')).parent}")
+    workspace.made.append(f"the artifact store keeps s3://charter-demo/... under {workspace.where(f's3://{BUCKET}/')}")
 
 
 STEP = Step("analyses", "a Clarify bias report and a Model Monitor baseline of German credit", run)
