@@ -19,13 +19,13 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
-def _positive(name: str, default, cast=float):
-    """A positive number from ``name``, or ``default`` when it is unset; a clear error otherwise."""
+def _positive(name: str, default: int | float):
+    """A positive number from ``name``, of ``default``'s type; ``default`` when unset; a clear error otherwise."""
     raw = _env(name)
     if raw is None:
         return default
     try:
-        value = cast(raw)
+        value = type(default)(raw)
     except ValueError:
         raise RuntimeError(f"{name}={raw!r} is not a number") from None
     if value <= 0:
@@ -68,24 +68,32 @@ class Settings:
         artifact_root = overrides.pop("artifact_root", None) or _env(
             "CHARTER_ARTIFACT_ROOT", f"file://{home / 'artifacts'}"
         )
+
+        def default(name: str):  # the field's own default: each is written once, above
+            return cls.__dataclass_fields__[name].default
+
         settings = cls(
             home=home,
             database_url=database_url,
             artifact_root=artifact_root,
-            host=_env("CHARTER_HOST", "127.0.0.1"),
-            port=int(_env("CHARTER_PORT", "8642")),
-            account_id=_env("CHARTER_ACCOUNT_ID", "123456789012"),
-            region=_env("CHARTER_REGION", "us-east-1"),
+            host=_env("CHARTER_HOST", default("host")),
+            port=int(_env("CHARTER_PORT", str(default("port")))),
+            account_id=_env("CHARTER_ACCOUNT_ID", default("account_id")),
+            region=_env("CHARTER_REGION", default("region")),
             root_access_key_id=_env("CHARTER_ROOT_ACCESS_KEY_ID"),
             root_secret_access_key=_env("CHARTER_ROOT_SECRET_ACCESS_KEY"),
-            max_clock_skew_seconds=int(_env("CHARTER_MAX_CLOCK_SKEW_SECONDS", "900")),
+            max_clock_skew_seconds=int(_env("CHARTER_MAX_CLOCK_SKEW_SECONDS", str(default("max_clock_skew_seconds")))),
             shared_data=Path(_env("CHARTER_SHARED_DATA")).resolve() if _env("CHARTER_SHARED_DATA") else None,
             s3_endpoint_url=_env("CHARTER_S3_ENDPOINT_URL"),
-            webhook_backoff_base_seconds=_positive("CHARTER_WEBHOOK_BACKOFF_BASE_SECONDS", 1.0),
-            webhook_max_attempts=_positive("CHARTER_WEBHOOK_MAX_ATTEMPTS", 10, int),
-            webhook_lease_seconds=_positive("CHARTER_WEBHOOK_LEASE_SECONDS", 60.0),
-            webhook_timeout_seconds=_positive("CHARTER_WEBHOOK_TIMEOUT_SECONDS", 10.0),
-            card_export_lease_seconds=_positive("CHARTER_CARD_EXPORT_LEASE_SECONDS", 120.0),
+            webhook_backoff_base_seconds=_positive(
+                "CHARTER_WEBHOOK_BACKOFF_BASE_SECONDS", default("webhook_backoff_base_seconds")
+            ),
+            webhook_max_attempts=_positive("CHARTER_WEBHOOK_MAX_ATTEMPTS", default("webhook_max_attempts")),
+            webhook_lease_seconds=_positive("CHARTER_WEBHOOK_LEASE_SECONDS", default("webhook_lease_seconds")),
+            webhook_timeout_seconds=_positive("CHARTER_WEBHOOK_TIMEOUT_SECONDS", default("webhook_timeout_seconds")),
+            card_export_lease_seconds=_positive(
+                "CHARTER_CARD_EXPORT_LEASE_SECONDS", default("card_export_lease_seconds")
+            ),
         )
         return replace(settings, **overrides) if overrides else settings
 
