@@ -156,7 +156,7 @@ def test_aws_test_suite_get_vanilla_verifies():
         "GET", "/", "", headers, b"",
         {"AKIDEXAMPLE": VANILLA_SECRET}.get, now=VANILLA_NOW, service="service",
     )
-    assert got == VerifiedRequest("AKIDEXAMPLE", "us-east-1", "service", VANILLA_NOW, None)
+    assert got == VerifiedRequest("AKIDEXAMPLE", "us-east-1", "service", VANILLA_NOW, None, payload_hash=hashlib.sha256(b"").hexdigest())
 
 
 def test_aws_test_suite_get_vanilla_canonical_request_and_signer():

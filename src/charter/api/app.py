@@ -1,44 +1,75 @@
 """ASGI assembly: every path of the one endpoint, and which face answers it.
 
-* ``POST /``: the SageMaker control plane (JSON 1.1, :mod:`charter.api.gateway`);
-* ``POST /endpoints/<name>/invocations`` and the other paths of botocore's
-  sagemaker-runtime model: :mod:`charter.api.sagemaker_runtime`;
+The service a signed request is addressed to is the one in its SigV4
+credential scope (``.../us-east-1/s3/aws4_request``), so one port serves
+them all:
+
+* ``sagemaker``: ``POST /`` with ``X-Amz-Target: SageMaker.<Operation>`` is
+  the control plane (:mod:`charter.api.gateway`); the paths of botocore's
+  sagemaker-runtime model are :mod:`charter.api.sagemaker_runtime` (both
+  sign as ``sagemaker``);
+* ``s3``, ``logs``, ``sts``, ``iam``, ``monitoring``: the faces of
+  :mod:`charter.api.faces`, each in the protocol its clients speak;
 * ``GET /`` unsigned: the landing page for a person (:mod:`charter.api.landing`);
-* ``GET /health``: the health check;
-* anything else, any method: an AWS-shaped error (:mod:`charter.api.unknown`).
+  ``GET /health``: the health check;
+* anything else: an AWS-shaped error (:mod:`charter.api.unknown`).
+
+S3 request bodies are streamed to the face as they arrive and S3 answers
+stream back, so an object of any size passes in bounded memory; every other
+service's body is read whole.
 
 One catch-all route takes every method, so no request ever gets Starlette's own
 plain-text 404 or 405.  The faces speak ``WireRequest``/``WireResponse``; this
-module is the only one that sees ASGI.
-
-The HTTP server (uvicorn) writes the ``Date`` header of every response, its own
-error answers included; the faces' own ``date`` header is dropped here so that
-each response carries exactly one.
+module is the only one that sees ASGI.  The HTTP server (uvicorn) writes the
+``Date`` header of every response, so a face's own ``date`` is dropped here.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
+import pkgutil
 
+import anyio.from_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from .. import runtime
 from ..errors import InternalFailure
+from ..iam import sigv4
 from ..instance import Instance
+from . import faces as faces_package
 from . import landing, rest_json
-from .gateway import Gateway, WireRequest, WireResponse
+from .access import Access
+from .faces import Face
+from .gateway import Gateway
 from .sagemaker_runtime import SageMakerRuntime
 from .unknown import UnknownRequest
+from .wire import BodyStream, WireRequest, WireResponse
 
 log = logging.getLogger("charter.app")
 
 # Headers the HTTP server owns; a face's value would be a second copy.
 _SERVER_HEADERS = frozenset({"date", "server"})
+
+#: Signing names whose request bodies are streamed rather than read whole.
+_STREAMED = frozenset({"s3"})
+
+
+def load_faces(access: Access) -> dict[str, Face]:
+    """Every face module's face (``faces/<name>.py`` declaring ``SPEC``), by signing name."""
+    found: dict[str, Face] = {}
+    for module in pkgutil.iter_modules(faces_package.__path__):
+        spec = getattr(importlib.import_module(f"{faces_package.__name__}.{module.name}"), "SPEC", None)
+        if spec is None or spec.service == "sagemaker":
+            continue
+        face = Face(access, spec)
+        found[face.signing_name] = face
+    return found
 
 
 class _Wire:
@@ -46,14 +77,18 @@ class _Wire:
 
     def __init__(self, instance: Instance):
         self.instance = instance
-        self.gateway = Gateway(instance)
-        self.runtime = SageMakerRuntime(self.gateway)
-        self.unknown = UnknownRequest(self.gateway)
+        self.access = Access(instance)
+        self.gateway = Gateway(instance, self.access)
+        self.runtime = SageMakerRuntime(self.access)
+        self.unknown = UnknownRequest(self.access)
+        self.faces = load_faces(self.access)
 
     async def __call__(self, scope, receive, send) -> None:
         request = Request(scope, receive)
         try:
             response = await self._respond(request)
+        except ClientDisconnect:
+            return  # nobody is left to answer
         except Exception:  # a bug: still an AWS-shaped, retryable answer
             log.exception("the request %s %s failed before a face answered", request.method, request.url.path)
             answer = rest_json.error_response(InternalFailure("Charter could not complete the request."), "-")
@@ -62,17 +97,31 @@ class _Wire:
 
     async def _respond(self, request: Request) -> Response:
         path = request.scope.get("raw_path", b"/").decode("latin-1").split("?", 1)[0] or "/"
-        signed = "authorization" in request.headers or "X-Amz-Credential" in request.query_params
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        authorization = request.headers.get("authorization")
+        signed = authorization is not None or "X-Amz-Credential" in query
         if path == "/" and request.method in ("GET", "HEAD") and not signed:
             return self._landing(request)
         if path == "/health" and request.method in ("GET", "HEAD"):
             return JSONResponse({"status": "ok", "service": "charter"})
 
-        wire = await _wire_request(request, path)
-        if path == "/" and wire.method == "POST":
-            answer = await run_in_threadpool(self.gateway.handle, wire)
-        elif (found := self.runtime.match(wire.method, path)) is not None:
-            answer = await run_in_threadpool(self.runtime.handle, wire, *found)
+        service = sigv4.scope_service(authorization, query)
+        if service in _STREAMED and service in self.faces:
+            wire = _wire_request(request, path, query, b"", _stream(request))
+        else:
+            wire = _wire_request(request, path, query, await request.body())
+
+        if service == "sagemaker" or service is None:
+            if path == "/" and wire.method == "POST" and self.gateway.protocol_of(wire) is not None:
+                answer = await run_in_threadpool(self.gateway.handle, wire)
+            elif (found := self.runtime.match(wire.method, path)) is not None:
+                answer = await run_in_threadpool(self.runtime.handle, wire, *found)
+            elif service is None and path == "/" and wire.method == "POST" and "x-amz-target" in wire.headers:
+                answer = await run_in_threadpool(self.gateway.handle, wire)
+            else:
+                answer = await run_in_threadpool(self.unknown.handle, wire)
+        elif (face := self.faces.get(service)) is not None:
+            answer = await run_in_threadpool(face.handle, wire)
         else:
             answer = await run_in_threadpool(self.unknown.handle, wire)
         return _starlette(answer)
@@ -83,23 +132,46 @@ class _Wire:
         return Response(body, media_type=media_type)
 
 
-async def _wire_request(request: Request, path: str) -> WireRequest:
+def _wire_request(request: Request, path: str, query: str, body: bytes, stream: BodyStream | None = None) -> WireRequest:
     headers: dict[str, str] = {}
     for name, value in request.headers.items():  # repeated headers join with "," as SigV4 expects
         headers[name] = f"{headers[name]},{value}" if name in headers else value
     return WireRequest(
         method=request.method,
         path=path,
-        query_string=request.scope.get("query_string", b"").decode("latin-1"),
+        query_string=query,
         headers=headers,
-        body=await request.body(),
+        body=body,
         source_ip=request.client.host if request.client else None,
+        stream=stream,
     )
+
+
+def _stream(request: Request) -> BodyStream:
+    """The request body as a :class:`BodyStream` a worker thread pulls from the event loop."""
+    chunks = request.stream().__aiter__()
+
+    async def next_chunk() -> bytes:
+        while True:
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return b""
+            if chunk:
+                return chunk
+
+    def pull() -> bytes:
+        return anyio.from_thread.run(next_chunk)
+
+    length = request.headers.get("content-length")
+    return BodyStream(pull, int(length) if length and length.isdigit() else None)
 
 
 def _starlette(answer: WireResponse) -> Response:
     headers = {name: value for name, value in answer.headers.items() if name.lower() not in _SERVER_HEADERS}
-    return Response(answer.body, status_code=answer.status, headers=headers)
+    if isinstance(answer.body, (bytes, bytearray)):
+        return Response(answer.body, status_code=answer.status, headers=headers)
+    return StreamingResponse(answer.body, status_code=answer.status, headers=headers)
 
 
 def create_app(instance: Instance) -> Starlette:
@@ -119,4 +191,5 @@ def create_app(instance: Instance) -> Starlette:
     app = Starlette(routes=[Route("/{path:path}", wire)], lifespan=lifespan)
     app.state.instance = instance
     app.state.gateway = wire.gateway
+    app.state.faces = wire.faces
     return app

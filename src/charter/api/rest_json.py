@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from ..errors import AwsError
-from .gateway import WireResponse
+from .wire import WireResponse
 
 CONTENT_TYPE = "application/json"
 

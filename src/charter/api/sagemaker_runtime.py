@@ -36,7 +36,8 @@ from ..errors import AwsError, ClientError, InternalFailure, ValidationException
 from ..model import service_model
 from ..store import audit
 from . import rest_json, shapes
-from .gateway import Gateway, WireRequest, WireResponse, _Caller, identify, new_event, record_failure
+from .access import Access, Caller, identify, new_event, record_failure
+from .wire import WireRequest, WireResponse
 
 log = logging.getLogger("charter.sagemaker_runtime")
 
@@ -73,9 +74,9 @@ def _compile(request_uri: str) -> re.Pattern[str]:
 
 
 class SageMakerRuntime:
-    def __init__(self, gateway: Gateway):
-        self.gateway = gateway
-        self.instance = gateway.instance
+    def __init__(self, access: Access):
+        self.access = access
+        self.instance = access.instance
         model = service_model(SERVICE)
         self.routes = [
             _Route(op.http["method"], _compile(op.http["requestUri"]), op)
@@ -95,7 +96,7 @@ class SageMakerRuntime:
     def handle(self, request: WireRequest, operation: botocore.model.OperationModel, uri: dict[str, str]) -> WireResponse:
         event = new_event(request, operation.name)
         request_id = event.request_id
-        caller = _Caller()
+        caller = Caller()
         try:
             self._process(request, operation, uri, event, caller)
         except AwsError as error:
@@ -105,13 +106,13 @@ class SageMakerRuntime:
             answer = InternalFailure(f"Charter could not complete the request ({type(exc).__name__}); request id {request_id}.")
         event.access_key_id = caller.access_key_id
         record_failure(event, answer)
-        self.gateway._audit(event)
+        self.access.audit(event)
         return rest_json.error_response(answer, request_id)
 
     def _process(
         self, request: WireRequest, operation, uri: dict[str, str], event: audit.AuditEvent, caller: _Caller
     ) -> NoReturn:
-        verified = self.gateway._authenticate(request, caller)
+        verified = self.access.authenticate(request, caller, "sagemaker")
         principal = caller.principal
         identify(event, verified, principal)
         try:
@@ -124,7 +125,7 @@ class SageMakerRuntime:
         event.resource_arn = endpoint_arn
         action = f"sagemaker:{_ACTIONS.get(operation.name, operation.name)}"
         with self.instance.transaction(write=False) as conn:
-            self.gateway.authorize_action(conn, principal, action, endpoint_arn, {}, verified.region, request.source_ip)
+            self.access.authorize_action(conn, principal, action, endpoint_arn, {}, verified.region, request.source_ip)
         # No serving runtime holds an endpoint yet: every name is one that does not exist.
         raise ValidationError(f"Endpoint {name} of account {principal.account} not found.")
 

@@ -21,7 +21,8 @@ import logging
 
 from ..errors import AwsError, InternalFailure, MissingAuthenticationToken, UnknownOperationException
 from . import rest_json
-from .gateway import Gateway, WireRequest, WireResponse, _Caller, identify, new_event, record_failure
+from .access import Access, Caller, identify, new_event, record_failure
+from .wire import WireRequest, WireResponse
 
 log = logging.getLogger("charter.unknown")
 
@@ -32,17 +33,17 @@ SERVED = (
 
 
 class UnknownRequest:
-    def __init__(self, gateway: Gateway):
-        self.gateway = gateway
+    def __init__(self, access: Access):
+        self.access = access
 
     def handle(self, request: WireRequest) -> WireResponse:
         what = f"{request.method} {request.path}"
         event = new_event(request, "(unknown)")
         request_id = event.request_id
-        caller = _Caller()
+        caller = Caller()
         try:
             try:
-                verified = self.gateway._authenticate(request, caller)
+                verified = self.access.authenticate(request, caller)
             except MissingAuthenticationToken:
                 raise MissingAuthenticationToken(
                     f"Missing Authentication Token: {what} is not signed, and it is not an operation of this server. "
@@ -61,5 +62,5 @@ class UnknownRequest:
             event.access_key_id = caller.access_key_id
             record_failure(event, answer)
             event.error_message = f"{what}: {answer.message}"[:2000]
-            self.gateway._audit(event)
+            self.access.audit(event)
         return rest_json.error_response(answer, request_id)

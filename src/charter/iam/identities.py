@@ -166,8 +166,16 @@ def create_access_key(
     return key
 
 
-def lookup_key(conn: Connection, keyring: Keyring, access_key_id: str) -> tuple[str, Principal] | None:
-    """The secret and owner of an active access key, or None."""
+def lookup_key(
+    conn: Connection, keyring: Keyring, access_key_id: str, session_token: str | None = None
+) -> tuple[str, Principal] | None:
+    """The secret and owner of an active access key, or None.
+
+    ``session_token`` is the request's ``X-Amz-Security-Token``: a long-term key
+    signs without one, so a request that carries one is not this key's.
+    """
+    if session_token is not None:
+        return None
     row = conn.execute(
         select(access_keys.c.secret_ciphertext, principals)
         .join(principals, principals.c.arn == access_keys.c.principal_arn)

@@ -121,6 +121,9 @@ class VerifiedRequest:
     #: False when the client signed ``UNSIGNED-PAYLOAD`` instead of the body's
     #: hash (spec 4: only acceptable over TLS); the caller decides.
     payload_signed: bool = True
+    #: What the signature covered as the payload: the body's hex SHA-256, or
+    #: ``UNSIGNED-PAYLOAD`` / ``STREAMING-...``; a streamed body is checked against it.
+    payload_hash: str | None = None
 
 
 # --------------------------------------------------------------------------
@@ -356,7 +359,7 @@ def _parse_authorization_header(value: str) -> tuple[str, dict[str, str]]:
     return algorithm, params
 
 
-def _check_scope(credential: str, amz_date: str, expected_service: str, expected_region: str | None):
+def _check_scope(credential: str, amz_date: str, expected_service: str | None, expected_region: str | None):
     """Credential = ``<AKID>/<YYYYMMDD>/<region>/<service>/aws4_request``."""
     parts = credential.split("/")
     if len(parts) != 5 or not all(parts):
@@ -369,7 +372,7 @@ def _check_scope(credential: str, amz_date: str, expected_service: str, expected
         raise IncompleteSignature(
             f"Credential should be scoped with a valid terminator: '{TERMINATOR}', not '{terminator}'."
         )
-    if service != expected_service:
+    if expected_service is not None and service != expected_service:
         raise IncompleteSignature(f"Credential should be scoped to correct service: '{expected_service}'.")
     if expected_region is not None and region != expected_region:
         raise IncompleteSignature(f"Credential should be scoped to a valid region, not '{region}'.")
@@ -516,12 +519,12 @@ def verify_request(
     raw_path: str,
     query_string: str,
     headers: Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]],
-    body: bytes,
+    body: bytes | None,
     lookup_secret: Callable[[str], str | None],
     *,
     now: datetime | None = None,
     max_skew_seconds: int = 900,
-    service: str = "sagemaker",
+    service: str | None = "sagemaker",
     expected_region: str | None = None,
 ) -> VerifiedRequest:
     """Verify the SigV4 signature of one request (spec 4, steps 1-7).
@@ -532,14 +535,18 @@ def verify_request(
     :param headers: request headers; names in any case (normalised here).
         Repeated headers may come joined with ``,`` or as repeated items; an
         iterable of ``(name, value)`` pairs (``bytes`` allowed) works too.
-    :param body: the raw request body.
+    :param body: the raw request body, or ``None`` when it is still to be
+        streamed: the request must then declare ``X-Amz-Content-SHA256``, the
+        signature is checked against that declaration, and the caller checks
+        the body against :attr:`VerifiedRequest.payload_hash` as it reads it.
     :param lookup_secret: access key id -> secret access key, or ``None`` when
         the key is unknown / inactive.
     :param now: the server's clock (default: current UTC time).
     :param max_skew_seconds: allowed distance between ``X-Amz-Date`` and
         ``now`` (a setting; AWS uses 5 or 15 minutes).  For presigned URLs the
         lower bound is ``X-Amz-Date + X-Amz-Expires`` instead.
-    :param service: the signing name the credential scope must carry.
+    :param service: the signing name the credential scope must carry; ``None``
+        accepts any (one endpoint serves every service, named by the scope).
     :param expected_region: if given, the scope's region must equal it
         (spec 4 step 1, "region must be the server's").
 
@@ -597,6 +604,10 @@ def verify_request(
     if declared is not None:
         declared = declared.strip()
         candidates = [declared]
+    elif body is None:
+        if not auth.presigned:
+            raise IncompleteSignature("A streamed request body needs an X-Amz-Content-SHA256 header.")
+        candidates = [UNSIGNED_PAYLOAD]
     elif auth.presigned:
         # Spec: presigned URLs sign UNSIGNED-PAYLOAD (S3 style); botocore's
         # generic SigV4QueryAuth signs the hash of the (empty) body instead.
@@ -624,8 +635,8 @@ def verify_request(
 
     # The signature covers X-Amz-Content-SHA256, not the body: make sure the
     # body is the one that hash describes.
-    payload_signed = matched != UNSIGNED_PAYLOAD
-    if declared is not None and payload_signed:
+    payload_signed = matched != UNSIGNED_PAYLOAD and not matched.startswith("STREAMING-UNSIGNED")
+    if declared is not None and payload_signed and body is not None and not declared.startswith("STREAMING-"):
         if len(declared) != 64 or not hmac.compare_digest(
             declared.lower().encode("utf-8"), hashlib.sha256(body).hexdigest().encode("ascii")
         ):
@@ -640,6 +651,7 @@ def verify_request(
         signed_at=auth.signed_at,
         security_token=auth.security_token,
         payload_signed=payload_signed,
+        payload_hash=matched,
     )
 
 
@@ -718,3 +730,27 @@ def sign_request(
         f"SignedHeaders={';'.join(names)}, Signature={signature}"
     )
     return added
+
+
+def scope_service(authorization: str | None, query_string: str) -> str | None:
+    """The service a request's credential scope names (``s3``, ``logs``, ...), read cheaply.
+
+    One endpoint serves every service, so the face is chosen from the scope
+    before the request is verified; the face's verification then checks the
+    whole signature with that service.  ``None`` when the request is unsigned
+    or its credential is malformed (the verification says how).
+    """
+    credential = None
+    if authorization:
+        at = authorization.find("Credential=")
+        if at >= 0:
+            credential = authorization[at + len("Credential="):].split(",", 1)[0].strip()
+    elif "X-Amz-Credential=" in query_string:
+        for pair in query_string.split("&"):
+            if pair.startswith("X-Amz-Credential="):
+                credential = unquote(pair[len("X-Amz-Credential="):])
+                break
+    if not credential:
+        return None
+    parts = credential.split("/")
+    return parts[3] if len(parts) == 5 else None

@@ -1,9 +1,11 @@
 """The domain, one module per resource family, pure of HTTP.
 
-Each service module registers its handlers by SageMaker operation name with
-``@operation``; the gateway finds them in ``HANDLERS``.  A handler receives the
-``Call`` (who, where, the open transaction) and the validated input, and
-returns the output document.
+Each service module registers its handlers by operation name with
+``@operation``, under the AWS service whose botocore model defines the
+operation (``sagemaker`` unless it says ``service="s3"``, ``"logs"``, ...); the
+faces find them in ``HANDLERS[service]``.  A handler receives the ``Call``
+(who, where, the open transaction) and the validated input, and returns the
+output document.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ class Call:
     #: The caller's id as AWS reports it (``AIDA...`` for a user, ``AROA...:<session>`` for a role);
     #: looked up from ``principal_arn`` when not given.
     principal_id: str | None = None
+    #: The installation (settings, artifact store, ``transaction()``), for handlers that
+    #: need more than the call's own transaction: a streamed upload commits its own.
+    instance: Any = None
+    #: The caller's access key id (STS answers it; the audit log records it).
+    access_key_id: str | None = None
 
     def arn(self, resource_type: str, resource_id: str) -> str:
         return arns.sagemaker_arn(self.region, self.account, resource_type, resource_id)
@@ -86,9 +93,19 @@ class Operation:
     resource: ResourceOf
     writes: bool
     conditions: ConditionsOf | None = None
+    service: str = "sagemaker"
+    #: The IAM action the call is authorized as (``s3:GetObject`` for HeadObject);
+    #: ``None``: ``<the face's IAM prefix>:<name>``.  ``""``: no authorization at
+    #: all (STS GetCallerIdentity, which AWS answers whatever the policies say).
+    action: str | None = None
+    #: True: the handler reads the request body as a stream and opens its own
+    #: transactions (``call.conn`` is None), so no database lock is held while
+    #: an upload arrives.
+    streams: bool = False
 
 
-HANDLERS: dict[str, Operation] = {}
+#: Handlers by botocore service name, then operation name.
+HANDLERS: dict[str, dict[str, Operation]] = {}
 
 
 def _any_resource(region: str, account: str, params: dict) -> str:
@@ -96,26 +113,41 @@ def _any_resource(region: str, account: str, params: dict) -> str:
 
 
 def operation(
-    name: str, *, resource: ResourceOf | None = None, writes: bool = True, conditions: ConditionsOf | None = None
+    name: str,
+    *,
+    service: str = "sagemaker",
+    resource: ResourceOf | None = None,
+    writes: bool = True,
+    conditions: ConditionsOf | None = None,
+    action: str | None = None,
+    streams: bool = False,
 ):
-    """Register the decorated function as the handler of SageMaker operation ``name``.
+    """Register the decorated function as the handler of ``service``'s operation ``name``.
 
     ``resource`` names the ARN the call is authorized against (``*`` when omitted,
     as IAM does for List and Search actions); ``conditions`` adds the
-    operation's own IAM condition keys (e.g. ``sagemaker:ModelApprovalStatus``).
+    operation's own IAM condition keys (e.g. ``sagemaker:ModelApprovalStatus``);
+    ``action`` is the IAM action where it is not the operation's own name.
     """
 
     def register(func: Handler) -> Handler:
-        if name in HANDLERS:
-            raise RuntimeError(f"two handlers for {name}")
-        HANDLERS[name] = Operation(name, func, resource or _any_resource, writes, conditions)
+        table = HANDLERS.setdefault(service, {})
+        if name in table:
+            raise RuntimeError(f"two handlers for {service} {name}")
+        table[name] = Operation(
+            name, func, resource or _any_resource, writes, conditions, service=service, action=action, streams=streams
+        )
         return func
 
     return register
 
 
-def load_all() -> dict[str, Operation]:
-    """Import every service module so that its handlers register."""
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
-    return HANDLERS
+def load_all(service: str = "sagemaker") -> dict[str, Operation]:
+    """Import every service module so that its handlers register; ``service``'s handlers."""
+    _import_all()
+    return HANDLERS.setdefault(service, {})
+
+
+def _import_all() -> None:
+    for module in pkgutil.walk_packages(__path__, prefix=f"{__name__}."):
+        importlib.import_module(module.name)
