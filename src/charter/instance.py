@@ -55,6 +55,41 @@ class Instance:
         return self.settings.home / "config"
 
     @property
+    def sdk_config_file(self) -> Path:
+        """The SageMaker Python SDK's config file (``SAGEMAKER_USER_CONFIG_OVERRIDE`` points at it)."""
+        return self.settings.home / "sagemaker-config.yaml"
+
+    @property
+    def default_bucket(self) -> str:
+        """The SageMaker SDK's default bucket name for this installation's account and region."""
+        return f"sagemaker-{self.settings.region}-{self.settings.account_id}"
+
+    def write_sdk_config(self) -> Path:
+        """Write the SageMaker Python SDK's defaults for this installation to CHARTER_HOME.
+
+        The SDK names its default bucket after the account id it asks STS for,
+        through a client it builds with an explicit regional STS endpoint
+        (``sagemaker.utils.sts_regional_endpoint``) that ``AWS_ENDPOINT_URL``
+        does not redirect.  Given ``SageMaker.PythonSDK.Modules.Session.DefaultS3Bucket``
+        in its config file it asks nobody, and finds (or creates) that bucket
+        through S3, which does follow the endpoint.  Other keys in the file are kept.
+        """
+        import yaml
+
+        path = self.sdk_config_file
+        document: dict = {}
+        if path.exists():
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+            document = loaded if isinstance(loaded, dict) else {}
+        document.setdefault("SchemaVersion", "1.0")
+        session = (
+            document.setdefault("SageMaker", {}).setdefault("PythonSDK", {}).setdefault("Modules", {}).setdefault("Session", {})
+        )
+        session["DefaultS3Bucket"] = self.default_bucket
+        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        return path
+
+    @property
     def endpoint_url(self) -> str:
         """The URL a client on this machine reaches the server at."""
         host = self.settings.host

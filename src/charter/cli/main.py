@@ -116,12 +116,18 @@ def server(
         for line in seed(instance).lines():
             out.print(line, highlight=False, markup=False)
     config = instance.write_config()
+    sdk_config = instance.write_sdk_config()
     out.print(f"Charter {settings.database_url.split(':', 1)[0]} store at {settings.home}")
-    out.print(f"SageMaker API on [bold]{endpoint}[/]; point the AWS CLI and boto3 at it with:", highlight=False)
+    out.print(
+        f"SageMaker, S3, CloudWatch, STS and IAM APIs on [bold]{endpoint}[/]; point the AWS CLI, boto3 and the "
+        "SageMaker SDK at it with:",
+        highlight=False,
+    )
     out.print(
         f"  export AWS_CONFIG_FILE={config} AWS_SHARED_CREDENTIALS_FILE={settings.credentials_file} AWS_PROFILE=charter",
         highlight=False, soft_wrap=True,
     )
+    out.print(f"  export SAGEMAKER_USER_CONFIG_OVERRIDE={sdk_config}", highlight=False, soft_wrap=True)
     uvicorn.run(create_app(instance), host=settings.host, port=settings.port, log_level=log_level, access_log=False)
 
 
