@@ -46,6 +46,7 @@ def new_event(request: WireRequest, operation: str) -> audit.AuditEvent:
         status_code=200,
         source_ip=request.source_ip,
         user_agent=request.headers.get("user-agent"),
+        time=time.time(),
     )
 
 
@@ -78,22 +79,32 @@ def security_token(request: WireRequest) -> str | None:
 class Access:
     def __init__(self, instance: Instance):
         self.instance = instance
+        self.audit_buffer = audit.AuditBuffer(instance.engine)
+
+    def close(self) -> None:
+        self.audit_buffer.close()
 
     # --- authentication ----------------------------------------------------------
 
-    def authenticate(self, request: WireRequest, caller: Caller, service: str | None = None) -> sigv4.VerifiedRequest:
+    def authenticate(
+        self, request: WireRequest, caller: Caller, service: str | None = None, conn=None
+    ) -> sigv4.VerifiedRequest:
         """Verifies the request's signature; fills ``caller`` with the key's owner.
 
         ``service``: the signing name the credential scope must carry (``None``:
         any).  A request whose body is still a stream is verified against its
         declared ``X-Amz-Content-SHA256``; the face checks the body as it reads it.
+        ``conn``: the request's open transaction, if it has one already.
         """
         token = security_token(request)
 
         def lookup_secret(access_key_id: str) -> str | None:
             caller.access_key_id = access_key_id
-            with self.instance.transaction(write=False) as conn:
+            if conn is not None:
                 found = identities.lookup_key(conn, self.instance.keyring, access_key_id, token)
+            else:
+                with self.instance.transaction(write=False) as own:
+                    found = identities.lookup_key(own, self.instance.keyring, access_key_id, token)
             if found is None:
                 return None
             secret, caller.principal = found
@@ -203,7 +214,11 @@ class Access:
     # --- audit ---------------------------------------------------------------------
 
     def audit(self, event: audit.AuditEvent) -> None:
-        """Writes ``event`` in a transaction of its own (reads, failures, streamed writes)."""
+        """Records ``event`` (a read, a refusal, a failure) within a second, with others."""
+        self.audit_buffer.add(event)
+
+    def audit_now(self, event: audit.AuditEvent) -> None:
+        """Writes ``event`` before returning (an accepted write that committed on its own)."""
         try:
             with self.instance.transaction() as conn:
                 audit.record(conn, event)

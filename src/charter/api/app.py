@@ -187,6 +187,7 @@ def create_app(instance: Instance) -> Starlette:
         finally:
             for worker in reversed(workers):
                 worker.stop()
+            wire.access.close()  # the last buffered audit rows
 
     app = Starlette(routes=[Route("/{path:path}", wire)], lifespan=lifespan)
     app.state.instance = instance

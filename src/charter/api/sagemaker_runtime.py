@@ -110,7 +110,7 @@ class SageMakerRuntime:
         return rest_json.error_response(answer, request_id)
 
     def _process(
-        self, request: WireRequest, operation, uri: dict[str, str], event: audit.AuditEvent, caller: _Caller
+        self, request: WireRequest, operation, uri: dict[str, str], event: audit.AuditEvent, caller: Caller
     ) -> NoReturn:
         verified = self.access.authenticate(request, caller, "sagemaker")
         principal = caller.principal

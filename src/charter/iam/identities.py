@@ -14,13 +14,14 @@ principal.  It is what ``aws:userid`` and a resource's
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import string
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from .. import arns
 from ..errors import ValidationException
@@ -91,7 +92,14 @@ def _principal(row) -> Principal:
 
 
 def create_principal(
-    conn: Connection, *, account: str, kind: str, name: str, persona: str | None = None, activities: list[str] | None = None
+    conn: Connection,
+    *,
+    account: str,
+    kind: str,
+    name: str,
+    persona: str | None = None,
+    activities: list[str] | None = None,
+    path: str = "/",
 ) -> Principal:
     if kind not in ("user", "role"):
         raise ValueError(kind)
@@ -99,8 +107,8 @@ def create_principal(
         raise ValidationException(
             f"The {kind} name '{name}' is not valid: use 1-64 letters, digits or the characters +=,.@_-"
         )
-    arn = arns.iam_arn(account, kind, name)
-    if get_principal(conn, arn):
+    arn = arns.iam_arn(account, kind, path.lstrip("/") + name)  # IAM writes a path into the ARN
+    if get_principal(conn, arn) or find_principal(conn, account, kind, name, any_path=True):
         raise ValidationException(f"A {kind} named {name} already exists.")
     # 36^17 ids: a collision is practically impossible, and the unique index would refuse one.
     unique_id = new_unique_id(kind)
@@ -124,8 +132,14 @@ def get_principal(conn: Connection, arn: str) -> Principal | None:
     return _principal(row) if row else None
 
 
-def find_principal(conn: Connection, account: str, kind: str, name: str) -> Principal | None:
-    return get_principal(conn, arns.iam_arn(account, kind, name))
+def find_principal(conn: Connection, account: str, kind: str, name: str, *, any_path: bool = False) -> Principal | None:
+    """The ``kind`` named ``name``; ``any_path``: whatever its path (names are unique in an account)."""
+    if not any_path:
+        return get_principal(conn, arns.iam_arn(account, kind, name))
+    row = conn.execute(
+        select(principals).where(principals.c.account == account, principals.c.kind == kind, principals.c.name == name)
+    ).first()
+    return _principal(row) if row else None
 
 
 def list_principals(conn: Connection, account: str, kind: str | None = None) -> list[Principal]:
@@ -167,15 +181,19 @@ def create_access_key(
 
 
 def lookup_key(
-    conn: Connection, keyring: Keyring, access_key_id: str, session_token: str | None = None
+    conn: Connection, keyring: Keyring, access_key_id: str, session_token: str | None = None, clock=time.time
 ) -> tuple[str, Principal] | None:
     """The secret and owner of an active access key, or None.
 
     ``session_token`` is the request's ``X-Amz-Security-Token``: a long-term key
-    signs without one, so a request that carries one is not this key's.
+    signs without one, so a request that carries one is not this key's; a
+    temporary key (``ASIA...``) is accepted only with its session's token and,
+    by ``clock``, before its expiry (:func:`charter.iam.sessions.lookup`).
     """
-    if session_token is not None:
-        return None
+    if session_token is not None or access_key_id.startswith("ASIA"):
+        from . import sessions  # temporary credentials (STS AssumeRole)
+
+        return sessions.lookup(conn, keyring, access_key_id, session_token, clock)
     row = conn.execute(
         select(access_keys.c.secret_ciphertext, principals)
         .join(principals, principals.c.arn == access_keys.c.principal_arn)
@@ -212,11 +230,24 @@ def attach_policy(conn: Connection, principal: Principal, policy_arn: str) -> No
     conn.execute(insert(policy_attachments).values(principal_arn=principal.arn, policy_arn=policy_arn))
 
 
+_ATTACHED = (
+    select(policies.c.arn, policies.c.document)
+    .join(policy_attachments, policy_attachments.c.policy_arn == policies.c.arn)
+    .where(policy_attachments.c.principal_arn == bindparam("principal_arn"))
+    .order_by(policies.c.arn)
+)
+
+
 def attached_policies(conn: Connection, principal_arn: str) -> list[tuple[str, dict]]:
-    rows = conn.execute(
-        select(policies.c.arn, policies.c.document)
-        .join(policy_attachments, policy_attachments.c.policy_arn == policies.c.arn)
-        .where(policy_attachments.c.principal_arn == principal_arn)
-        .order_by(policies.c.arn)
-    )
-    return [(arn, json.loads(document)) for arn, document in rows]
+    if principal_arn.startswith("arn:aws:sts::"):  # an assumed-role session has its role's policies
+        from .sessions import role_arn_of
+
+        principal_arn = role_arn_of(conn, principal_arn)
+    rows = conn.execute(_ATTACHED, {"principal_arn": principal_arn})
+    return [(arn, _parsed_policy(document)) for arn, document in rows]
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_policy(document: str) -> dict:
+    """A stored policy's text, parsed once per distinct text; callers only read it."""
+    return json.loads(document)

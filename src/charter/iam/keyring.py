@@ -14,11 +14,17 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 
 
+_CACHED_SECRETS = 4096
+
+
 class Keyring:
     def __init__(self, key: bytes):
         self._fernet = Fernet(key)
         # A separate key for MACs, derived so that one file holds everything.
         self.mac_key = hashlib.sha256(b"charter-token-mac\0" + key).digest()
+        # Every signed request needs its key's secret; decrypting it each time costs more
+        # than the rest of the lookup.  A ciphertext always decrypts to the same secret.
+        self._plain: dict[str, str] = {}
 
     @classmethod
     def load_or_create(cls, path: Path) -> "Keyring":
@@ -36,10 +42,17 @@ class Keyring:
         return self._fernet.encrypt(secret.encode()).decode()
 
     def decrypt(self, ciphertext: str) -> str:
+        found = self._plain.get(ciphertext)
+        if found is not None:
+            return found
         try:
-            return self._fernet.decrypt(ciphertext.encode()).decode()
+            plain = self._fernet.decrypt(ciphertext.encode()).decode()
         except InvalidToken as exc:
             raise RuntimeError(
                 "A stored secret cannot be decrypted with CHARTER_HOME/server.key: "
                 "the key file was replaced or belongs to another installation."
             ) from exc
+        if len(self._plain) >= _CACHED_SECRETS:
+            self._plain.clear()
+        self._plain[ciphertext] = plain
+        return plain

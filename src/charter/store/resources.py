@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Connection, and_, cast, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, cast, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 
@@ -108,11 +108,14 @@ def create(
     return Resource(id=new_id, document=document, **{k: v for k, v in values.items() if k not in ("document", "account", "region")})
 
 
+# Built once: the statements every request runs cost more to build than to execute.
+_GET = select(resources).where(resources.c.arn == bindparam("arn"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+_GET_TAGS = select(tags.c.key, tags.c.value).where(tags.c.resource_id == bindparam("resource_id")).order_by(tags.c.key)
+
+
 def get(conn: Connection, arn: str, *, for_update: bool = False) -> Resource | None:
-    query = select(resources).where(resources.c.arn == arn)
-    if for_update:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    row = conn.execute(_GET_FOR_UPDATE if for_update else _GET, {"arn": arn}).first()
     return _row(row) if row else None
 
 
@@ -163,7 +166,7 @@ def delete_tags(conn: Connection, resource_id: int, keys: Iterable[str]) -> None
 
 
 def get_tags(conn: Connection, resource_id: int) -> list[dict]:
-    rows = conn.execute(select(tags.c.key, tags.c.value).where(tags.c.resource_id == resource_id).order_by(tags.c.key))
+    rows = conn.execute(_GET_TAGS, {"resource_id": resource_id})
     return [{"Key": key, "Value": value} for key, value in rows]
 
 
@@ -329,8 +332,11 @@ def tags_by_resource(conn: Connection, resource_ids: Sequence[int]) -> dict[int,
 # --- resource-based policies --------------------------------------------------
 
 
+_GET_POLICY = select(resource_policies.c.document).where(resource_policies.c.resource_id == bindparam("resource_id"))
+
+
 def get_policy(conn: Connection, resource_id: int) -> dict | None:
-    row = conn.execute(select(resource_policies.c.document).where(resource_policies.c.resource_id == resource_id)).first()
+    row = conn.execute(_GET_POLICY, {"resource_id": resource_id}).first()
     return json.loads(row[0]) if row else None
 
 

@@ -115,64 +115,79 @@ class Face:
         # Which operation is known before who asks (the audit row names it), but a wrong
         # operation is only answered to a caller whose signature holds.
         unknown: AwsError | None = None
-        op_model = None
+        op_model = op = None
         try:
             op_model = protocol.operation(request)
             event.operation = op_model.name
+            op = self.handlers.get(op_model.name)
         except UnknownOperationException as error:
             unknown = error
-        verified = self.access.authenticate(request, caller, self.signing_name)
-        principal = caller.principal
-        identify(event, verified, principal)
-        if unknown is not None:
-            raise unknown
+        if op is None or op.streams:
+            # Nothing to run, or a handler that opens its own transactions: the caller is
+            # looked up on its own, and a streamed upload holds no database lock while it arrives.
+            self._authenticate(request, protocol, event, caller)
+            if unknown is not None:
+                raise unknown
+            params = protocol.parse(request, op_model)
+            if op is None:
+                raise self._not_implemented(op_model.name)
+            return self._stream(request, protocol, op_model, op, params, event, caller)
+        # One transaction for the whole call: the key, the policies, the handler and, for a
+        # write, its audit row.
+        with self.instance.transaction(write=op.writes) as conn:
+            verified = self._authenticate(request, protocol, event, caller, conn)
+            params = protocol.parse(request, op_model)
+            call, action, resource = self._call(request, op, params, event, caller, verified, conn)
+            self._authorize(conn, caller.principal, op, action, resource, params, verified.region, request.source_ip)
+            result = op.handler(call, params)
+            response = protocol.respond(op_model, result, event.request_id)
+            event.resource_arn = _created_arn(op.name, op_model.output_shape, result) or event.resource_arn
+            if op.writes:
+                # A successful change and its audit record commit together.
+                audit.record(conn, event)
+                caller.audited = True
+        if op.writes:
+            webhooks.notify()  # events the change emitted go out now, not at the next poll
+        return response
+
+    def _authenticate(self, request, protocol, event, caller, conn=None):
+        verified = self.access.authenticate(request, caller, self.signing_name, conn)
+        identify(event, verified, caller.principal)
         if request.stream is not None and len(verified.payload_hash or "") == 64:
             request.stream = _checked(request.stream, verified.payload_hash)
-        params = protocol.parse(request, op_model)
-        name = op_model.name
-        op = self.handlers.get(name)
-        if op is None:
-            raise self._not_implemented(name)
+        return verified
 
+    def _call(self, request, op: Operation, params: dict, event, caller: Caller, verified, conn) -> tuple[Call, str, str]:
+        """The handler's view of the call, the IAM action and the resource it is authorized on."""
+        principal = caller.principal
         region, account = verified.region, principal.account
         resource = op.resource(region, account, params)
         event.resource_arn = None if resource == "*" else resource
-        action = op.action if op.action is not None else f"{self.spec.iam_prefix}:{name}"
+        action = op.action if op.action is not None else f"{self.spec.iam_prefix}:{op.name}"
+        call = Call(
+            account=account,
+            region=region,
+            principal_arn=principal.arn,
+            user_name=principal.name,
+            request_id=event.request_id,
+            conn=conn,
+            codec=self.instance.codec,
+            principal_id=principal.caller_id,
+            instance=self.instance,
+            access_key_id=caller.access_key_id,
+        )
+        return call, action, resource
 
-        def call_in(conn) -> Call:
-            return Call(
-                account=account,
-                region=region,
-                principal_arn=principal.arn,
-                user_name=principal.name,
-                request_id=event.request_id,
-                conn=conn,
-                codec=self.instance.codec,
-                principal_id=principal.caller_id,
-                instance=self.instance,
-                access_key_id=caller.access_key_id,
-            )
-
-        if op.streams:
-            with self.instance.transaction(write=False) as conn:
-                self._authorize(conn, principal, op, action, resource, params, region, request.source_ip)
-            result = op.handler(call_in(None), params)
-            event.resource_arn = _created_arn(name, op_model.output_shape, result) or event.resource_arn
-        else:
-            with self.instance.transaction(write=op.writes) as conn:
-                self._authorize(conn, principal, op, action, resource, params, region, request.source_ip)
-                result = op.handler(call_in(conn), params)
-                response = protocol.respond(op_model, result, event.request_id)
-                event.resource_arn = _created_arn(name, op_model.output_shape, result) or event.resource_arn
-                if op.writes:
-                    # A successful change and its audit record commit together.
-                    audit.record(conn, event)
-                    caller.audited = True
-            if op.writes:
-                webhooks.notify()  # events the change emitted go out now, not at the next poll
-            return response
+    def _stream(self, request, protocol, op_model, op: Operation, params: dict, event, caller: Caller) -> WireResponse:
+        """A handler that reads the body as it arrives and commits on its own (``streams=True``)."""
+        verified = caller.verified
+        call, action, resource = self._call(request, op, params, event, caller, verified, None)
+        with self.instance.transaction(write=False) as conn:
+            self._authorize(conn, caller.principal, op, action, resource, params, verified.region, request.source_ip)
+        result = op.handler(call, params)
+        event.resource_arn = _created_arn(op.name, op_model.output_shape, result) or event.resource_arn
         if op.writes:
-            self.access.audit(event)  # durable before the answer goes out
+            self.access.audit_now(event)  # durable before the answer goes out
             caller.audited = True
             webhooks.notify()
         return protocol.respond(op_model, result, event.request_id)
