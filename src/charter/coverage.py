@@ -134,11 +134,12 @@ def families(services: list[Service]) -> dict[str, dict[str, list[str]]]:
 
 def implemented() -> dict[str, set[str]]:
     """service -> the operations a handler is registered for."""
-    from .services import load_all
+    from .services import HANDLERS, load_all
 
+    load_all()
     done: dict[str, set[str]] = defaultdict(set)
-    for name, operation in load_all().items():
-        done[getattr(operation, "service", "sagemaker")].add(name)
+    for service, operations in HANDLERS.items():
+        done[service].update(operations)
     return done
 
 

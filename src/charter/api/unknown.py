@@ -27,8 +27,10 @@ from .wire import WireRequest, WireResponse
 log = logging.getLogger("charter.unknown")
 
 SERVED = (
-    "SageMaker (POST / with X-Amz-Target: SageMaker.<Operation>) and SageMaker Runtime "
-    "(POST /endpoints/<EndpointName>/invocations, /async-invocations or /invocations-response-stream)"
+    "SageMaker (POST / with X-Amz-Target: SageMaker.<Operation>), SageMaker Runtime "
+    "(POST /endpoints/<EndpointName>/invocations, /async-invocations or /invocations-response-stream), "
+    "and S3, CloudWatch Logs, CloudWatch, STS and IAM, each chosen by the service in the request's "
+    "SigV4 credential scope (s3, logs, monitoring, sts, iam)"
 )
 
 
@@ -50,6 +52,12 @@ class UnknownRequest:
                     f"This server answers {SERVED}; GET / describes it."
                 ) from None
             identify(event, verified, caller.principal)
+            if verified.service != "sagemaker":
+                raise UnknownOperationException(
+                    f"The request is signed for the service '{verified.service}', which this server does not serve. "
+                    f"It serves {SERVED}.",
+                    status=404,
+                )
             raise UnknownOperationException(
                 f"{what} is not an operation of any API this server serves. It serves {SERVED}.", status=404
             )
