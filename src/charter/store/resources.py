@@ -152,11 +152,18 @@ def count_children(conn: Connection, parent_arn: str) -> int:
 # --- tags -------------------------------------------------------------------
 
 
+_DELETE_TAG = delete(tags).where(and_(tags.c.resource_id == bindparam("rid"), tags.c.key == bindparam("tag_key")))
+_INSERT_TAG = insert(tags)
+_COUNT_TAGS = select(func.count()).select_from(tags).where(tags.c.resource_id == bindparam("resource_id"))
+
+
 def put_tags(conn: Connection, resource_id: int, new_tags: Iterable[dict]) -> None:
     """Add or overwrite tags (AddTags semantics: a key given again replaces its value)."""
-    for tag in new_tags:
-        conn.execute(delete(tags).where(and_(tags.c.resource_id == resource_id, tags.c.key == tag["Key"])))
-        conn.execute(insert(tags).values(resource_id=resource_id, key=tag["Key"], value=tag.get("Value", "")))
+    latest = {tag["Key"]: tag.get("Value", "") for tag in new_tags}  # a key given twice: the last value counts
+    if not latest:
+        return
+    conn.execute(_DELETE_TAG, [{"rid": resource_id, "tag_key": key} for key in latest])
+    conn.execute(_INSERT_TAG, [{"resource_id": resource_id, "key": key, "value": value} for key, value in latest.items()])
 
 
 def delete_tags(conn: Connection, resource_id: int, keys: Iterable[str]) -> None:
@@ -171,7 +178,7 @@ def get_tags(conn: Connection, resource_id: int) -> list[dict]:
 
 
 def count_tags(conn: Connection, resource_id: int) -> int:
-    return conn.execute(select(func.count()).select_from(tags).where(tags.c.resource_id == resource_id)).scalar_one()
+    return conn.execute(_COUNT_TAGS, {"resource_id": resource_id}).scalar_one()
 
 
 # --- listing ----------------------------------------------------------------
