@@ -492,3 +492,180 @@ def test_access_is_by_log_group_arn(charter):
         runner.create_log_group(logGroupName=unique())
     with pytest.raises(runner.exceptions.AccessDeniedException):
         runner.delete_log_group(logGroupName=group)
+
+
+# --- the job engine's writer, read by the clients -------------------------------
+
+
+@pytest.fixture
+def instance(charter):
+    """The server's installation opened in this process, as the job engine opens it."""
+    from charter.instance import Instance
+
+    opened = Instance.from_env(home=charter.home, database_url=charter.env["CHARTER_DATABASE_URL"])
+    yield opened
+    opened.close()
+
+
+def test_a_writer_thread_is_tailed_by_get_log_events(instance, logs):
+    from charter.runtime.log_writer import TRAINING_JOBS, LogWriter
+
+    job = f"tail-{uuid.uuid4().hex[:8]}"
+    stream = f"{job}/algo-1-{int(time.time())}"
+    lines = [f"epoch {i} loss {1 / (i + 1):.4f}" for i in range(120)]
+
+    def produce():
+        with LogWriter(instance, TRAINING_JOBS, stream, interval=0.1, max_events=50) as writer:
+            for line in lines:
+                writer.write(line + "\n")
+                time.sleep(0.005)
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    got, token, deadline = [], None, time.time() + 60
+    while len(got) < len(lines) and time.time() < deadline:
+        try:
+            page = logs.get_log_events(
+                logGroupName=TRAINING_JOBS, logStreamName=stream, startFromHead=True, **({"nextToken": token} if token else {})
+            )
+        except logs.exceptions.ResourceNotFoundException:
+            time.sleep(0.05)  # the first flush has not created the stream yet
+            continue
+        got += [e["message"] for e in page["events"]]
+        token = page["nextForwardToken"]
+        if not page["events"]:
+            time.sleep(0.05)
+    producer.join()
+    assert got == lines
+    # Caught up: the same token again, and nothing new.
+    last = logs.get_log_events(logGroupName=TRAINING_JOBS, logStreamName=stream, startFromHead=True, nextToken=token)
+    assert last["events"] == [] and last["nextForwardToken"] == token
+
+
+def test_the_sagemaker_sdk_tailer_reads_what_the_writer_wrote(instance, logs):
+    from sagemaker.logs import Position, multi_stream_iter
+
+    from charter.runtime.log_writer import TRAINING_JOBS, LogWriter
+
+    job = f"sdk-{uuid.uuid4().hex[:8]}"
+    start = now_ms() - 10_000
+    streams = [f"{job}/algo-1-1700000000", f"{job}/algo-2-1700000000"]
+    writers = [LogWriter(instance, TRAINING_JOBS, name, interval=0) for name in streams]
+    for i in range(30):  # the two hosts' lines interleave in time
+        writers[i % 2].write(f"host {i % 2 + 1} line {i}", timestamp=start + i)
+    for writer in writers:
+        writer.close()
+
+    # How the SDK's logs_for_job finds the job's streams, then reads them all.
+    found = logs.describe_log_streams(
+        logGroupName=TRAINING_JOBS, logStreamNamePrefix=job + "/", orderBy="LogStreamName", limit=2
+    )["logStreams"]
+    assert [s["logStreamName"] for s in found] == streams
+    read = [(index, event["message"]) for index, event in multi_stream_iter(logs, TRAINING_JOBS, streams)]
+    assert read == [(i % 2, f"host {i % 2 + 1} line {i}") for i in range(30)]
+
+    # Resuming from where it got to (the SDK keeps a Position per stream) finds only what is new.
+    positions = {s: Position(timestamp=start + 28 + k, skip=1) for k, s in enumerate(streams)}
+    with LogWriter(instance, TRAINING_JOBS, streams[0], interval=0) as writer:
+        writer.write("host 1 after a while", timestamp=start + 100)
+    resumed = [event["message"] for _, event in multi_stream_iter(logs, TRAINING_JOBS, streams, positions)]
+    assert resumed == ["host 1 after a while"]
+
+
+def test_writer_limits_handler_and_constants(instance, logs):
+    import logging
+
+    from charter.runtime.log_writer import PROCESSING_JOBS, LogWriter, LogWriterHandler, endpoint_group
+
+    assert endpoint_group("churn") == "/aws/sagemaker/Endpoints/churn"
+    stream = f"proc-{uuid.uuid4().hex[:8]}/algo-1"
+    writer = LogWriter(instance, PROCESSING_JOBS, stream, interval=0, max_events=10_000)
+    handler = LogWriterHandler(writer)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger(f"charter.tests.{stream}")
+    logger.propagate = False
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.info("starting")
+    logger.warning("almost out of disk")
+    big = "é" * 200_000  # 400,000 bytes of UTF-8: more than one event may hold
+    writer.write(big)
+    writer.write("")  # skipped
+    for i in range(10_500):  # more than one PutLogEvents batch may hold
+        writer.write(f"row {i}")
+    handler.close()
+    with pytest.raises(ValueError):
+        writer.write("after close")
+
+    events = [
+        e["message"]
+        for page in logs.get_paginator("filter_log_events").paginate(logGroupName=PROCESSING_JOBS, logStreamNames=[stream])
+        for e in page["events"]
+    ]
+    assert events[:2] == ["INFO starting", "WARNING almost out of disk"]
+    assert "".join(events[2:4]) == big and all(len(m.encode()) <= 256 * 1024 for m in events[2:4])
+    assert events[4:] == [f"row {i}" for i in range(10_500)]
+
+
+def test_the_retention_sweep_deletes_expired_events(instance, logs):
+    from sqlalchemy import func, select
+
+    from charter.runtime.log_retention import RetentionSweeper
+    from charter.store import logs as store
+    from charter.store.logs_schema import log_events
+
+    group, stream = make_stream(logs)
+    logs.put_retention_policy(logGroupName=group, retentionInDays=1)
+    put(logs, group, stream, ["a", "bb", "ccc"], start=now_ms() - 12 * 3600 * 1000)
+    assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["storedBytes"] == 6
+
+    def stored() -> int:
+        with instance.transaction(write=False) as conn:
+            found = store.require_group(conn, ACCOUNT, REGION, group)
+            return conn.execute(select(func.count()).where(log_events.c.group_id == found.id)).scalar_one()
+
+    sweeper = RetentionSweeper(instance)
+    sweeper.sweep_once()
+    assert stored() == 3  # twelve hours old: kept by a one-day retention
+    assert sweeper.sweep_once(now=time.time() + DAY_MS / 1000) >= 3  # a day later they have expired
+    assert stored() == 0
+    assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["storedBytes"] == 0
+
+
+# --- the AWS CLI ----------------------------------------------------------------
+
+
+def test_the_aws_cli_reads_logs(charter, logs, tmp_path):
+    """awscli v1 (what the test extras install) has no ``aws logs tail``; its get/filter commands read the same API."""
+    import server_process
+
+    cli = Path(sys.executable).parent / "aws"
+    if not cli.exists():
+        pytest.skip("the AWS CLI is not installed (pip install -e '.[test]' installs awscli)")
+    group, stream = make_stream(logs, stream="job/algo-1")
+    put(logs, group, stream, ["INFO ready", "ERROR failed to load model", "INFO done"])
+    # The files Charter writes on a first start (this session's server was given its keys instead).
+    (tmp_path / "credentials").write_text(
+        f"[charter]\naws_access_key_id = {ADMIN_KEY}\naws_secret_access_key = {ADMIN_SECRET}\n"
+    )
+    (tmp_path / "config").write_text(f"[profile charter]\nregion = {REGION}\noutput = json\n")
+    env = server_process.clean_env(
+        AWS_CONFIG_FILE=str(tmp_path / "config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"),
+        AWS_PROFILE="charter",
+        AWS_ENDPOINT_URL=charter.endpoint,
+    )
+
+    def aws(*args: str) -> dict:
+        result = subprocess.run([str(cli), "logs", *args], env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    assert [g["logGroupName"] for g in aws("describe-log-groups", "--log-group-name-prefix", group)["logGroups"]] == [group]
+    read = aws("get-log-events", "--log-group-name", group, "--log-stream-name", stream, "--start-from-head")
+    assert [e["message"] for e in read["events"]] == ["INFO ready", "ERROR failed to load model", "INFO done"]
+    filtered = aws("filter-log-events", "--log-group-name", group, "--filter-pattern", "ERROR", "--page-size", "1")
+    assert [e["message"] for e in filtered["events"]] == ["ERROR failed to load model"]
+    result = subprocess.run([str(cli), "logs", "describe-log-groups", "--log-group-name-prefix", "bad name"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "InvalidParameterException" in result.stderr
