@@ -95,6 +95,15 @@ class UnrecognizedClient(ClientError):
         super().__init__(message)
 
 
+class ExpiredToken(ClientError):
+    """A temporary (STS) credential used after its expiry; query services spell it ExpiredToken, 403."""
+
+    code = "ExpiredTokenException"
+
+    def __init__(self, message: str = "The security token included in the request is expired"):
+        super().__init__(message)
+
+
 class InvalidSignature(ClientError):
     """Signature mismatch, or a request signed too far from the server's clock."""
 
