@@ -296,6 +296,11 @@ def test_put_log_events_rules(logs, loose):
         loose.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[])
     with pytest.raises(logs.exceptions.InvalidParameterException):
         loose.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[{"message": "no timestamp"}])
+    for text in ("nul \x00 inside", "lone \ud800 surrogate"):
+        with pytest.raises(logs.exceptions.InvalidParameterException):
+            logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": now, "message": text}])
+    with pytest.raises(logs.exceptions.InvalidParameterException):
+        logs.create_log_stream(logGroupName=group, logStreamName="nul\x00stream")
     with pytest.raises(logs.exceptions.ResourceNotFoundException) as missing:
         logs.put_log_events(logGroupName=group, logStreamName="nope", logEvents=[{"timestamp": now, "message": "x"}])
     assert "stream" in missing.value.response["Error"]["Message"]
@@ -374,6 +379,10 @@ def test_get_log_events_time_range_and_bad_input(logs, loose):
         logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken="f/123")
     with pytest.raises(logs.exceptions.InvalidParameterException):
         logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken="x/" + "0" * 38)
+    with pytest.raises(logs.exceptions.InvalidParameterException):
+        logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken="f/" + "9" * 38)  # past a 64-bit id
+    far = logs.filter_log_events(logGroupName=group, startTime=start, endTime=2**63 - 1)
+    assert len(far["events"]) == 10
     with pytest.raises(logs.exceptions.InvalidParameterException):
         loose.get_log_events(logGroupName=group, logStreamName=stream, limit=10_001)
     with pytest.raises(logs.exceptions.InvalidParameterException):
@@ -591,6 +600,7 @@ def test_writer_limits_handler_and_constants(instance, logs):
     big = "é" * 200_000  # 400,000 bytes of UTF-8: more than one event may hold
     writer.write(big)
     writer.write("")  # skipped
+    writer.write("binary \x00 output \ud800")  # stored with U+FFFD and "?" in their place
     for i in range(10_500):  # more than one PutLogEvents batch may hold
         writer.write(f"row {i}")
     handler.close()
@@ -604,7 +614,8 @@ def test_writer_limits_handler_and_constants(instance, logs):
     ]
     assert events[:2] == ["INFO starting", "WARNING almost out of disk"]
     assert "".join(events[2:4]) == big and all(len(m.encode()) <= 256 * 1024 for m in events[2:4])
-    assert events[4:] == [f"row {i}" for i in range(10_500)]
+    assert events[4] == "binary \ufffd output ?"
+    assert events[5:] == [f"row {i}" for i in range(10_500)]
 
 
 def test_the_retention_sweep_deletes_expired_events(instance, logs):

@@ -16,7 +16,8 @@ have passed since the oldest buffered line (a background thread sees to it),
 and on :meth:`LogWriter.close`.  The group and the stream are created on the
 first flush if they do not exist.  Batches keep PutLogEvents' limits (10,000
 events, 1 MiB), and a line longer than one event may be (256 KiB) is split
-into several events rather than lost.
+into several events rather than lost.  NUL characters and unpaired surrogates,
+which the database cannot hold as text, are replaced.
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ class LogWriter:
         message = message.rstrip("\r\n") if message.endswith(("\n", "\r")) else message
         if not message:
             return
+        # What a program prints may not be text the database holds: NULs and unpaired
+        # surrogates become U+FFFD and "?" rather than failing the whole batch.
+        message = message.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
         when = int(self._clock() * 1000) if timestamp is None else int(timestamp)
         full = False
         with self._lock:

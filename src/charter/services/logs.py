@@ -49,6 +49,7 @@ MAX_TAGS = 50
 #: How many events one FilterLogEvents call reads before it answers a (possibly short) page.
 FILTER_SCAN = 20_000
 _POSITION_DIGITS = 19  # a non-negative 64-bit integer, zero-padded
+_INT64_MAX = (1 << 63) - 1
 
 
 class TooManyTags(AwsError):
@@ -170,15 +171,57 @@ def _position_token(direction: str, position: tuple[int, int]) -> str:
 
 def _stream_position(token: str) -> tuple[str, tuple[int, int]]:
     direction, _, digits = token.partition("/")
-    if direction not in ("f", "b") or len(digits) != 2 * _POSITION_DIGITS or not digits.isdigit():
+    if direction not in ("f", "b") or len(digits) != 2 * _POSITION_DIGITS or not digits.isascii() or not digits.isdigit():
         raise InvalidParameter("The specified nextToken is invalid.")
-    return direction, (int(digits[:_POSITION_DIGITS]), int(digits[_POSITION_DIGITS:]))
+    position = (int(digits[:_POSITION_DIGITS]), int(digits[_POSITION_DIGITS:]))
+    if max(position) >= _INT64_MAX:
+        raise InvalidParameter("The specified nextToken is invalid.")
+    return direction, position
+
+
+def _logs(name: str, **options):
+    """Register a Logs handler whose every input string is first checked to be storable text."""
+
+    def register(func):
+        def handler(call: Call, params: dict) -> dict:
+            _check_strings(params, name)
+            return func(call, params)
+
+        handler.__name__ = handler.__qualname__ = func.__name__
+        handler.__doc__ = func.__doc__
+        operation(name, service=SERVICE, **options)(handler)
+        return func
+
+    return register
+
+
+def _check_strings(value, where: str) -> None:
+    if isinstance(value, str):
+        _storable(value, f"input of {where}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key, where)
+            _check_strings(item, f"{where}.{key}" if isinstance(key, str) else where)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item, where)
+
+
+def _storable(value: str, what: str) -> str:
+    """``value``, if the database can hold it as text: valid Unicode without NUL characters."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidParameter(f"The {what} is not valid UTF-8 (it holds an unpaired surrogate).") from None
+    if "\x00" in value:
+        raise InvalidParameter(f"The {what} holds a NUL character, which CloudWatch Logs text cannot.")
+    return value
 
 
 # --- groups ---------------------------------------------------------------------
 
 
-@operation("CreateLogGroup", service=SERVICE, resource=_group_resource)
+@_logs("CreateLogGroup", resource=_group_resource)
 def create_log_group(call: Call, params: dict) -> dict:
     if params.get("deletionProtectionEnabled"):
         raise InvalidParameter("Charter does not support deletion protection on log groups yet (deletionProtectionEnabled).")
@@ -195,13 +238,13 @@ def create_log_group(call: Call, params: dict) -> dict:
     return {}
 
 
-@operation("DeleteLogGroup", service=SERVICE, resource=_group_resource)
+@_logs("DeleteLogGroup", resource=_group_resource)
 def delete_log_group(call: Call, params: dict) -> dict:
     store.delete_group(call.conn, store.require_group(call.conn, call.account, call.region, params["logGroupName"]))
     return {}
 
 
-@operation("DescribeLogGroups", service=SERVICE, resource=_all_groups, writes=False)
+@_logs("DescribeLogGroups", resource=_all_groups, writes=False)
 def describe_log_groups(call: Call, params: dict) -> dict:
     prefix, pattern = params.get("logGroupNamePrefix"), params.get("logGroupNamePattern")
     if prefix and pattern is not None:
@@ -233,7 +276,7 @@ def describe_log_groups(call: Call, params: dict) -> dict:
     return output
 
 
-@operation("PutRetentionPolicy", service=SERVICE, resource=_group_resource)
+@_logs("PutRetentionPolicy", resource=_group_resource)
 def put_retention_policy(call: Call, params: dict) -> dict:
     days = params.get("retentionInDays")
     if days not in RETENTION_DAYS:
@@ -245,7 +288,7 @@ def put_retention_policy(call: Call, params: dict) -> dict:
     return {}
 
 
-@operation("DeleteRetentionPolicy", service=SERVICE, resource=_group_resource)
+@_logs("DeleteRetentionPolicy", resource=_group_resource)
 def delete_retention_policy(call: Call, params: dict) -> dict:
     store.set_retention(call.conn, store.require_group(call.conn, call.account, call.region, params["logGroupName"]), None)
     return {}
@@ -274,37 +317,37 @@ def _remove_tags(call: Call, group: store.LogGroup, keys) -> None:
     store.set_tags(call.conn, group, {k: v for k, v in group.tags.items() if k not in set(keys)})
 
 
-@operation("TagLogGroup", service=SERVICE, resource=_group_resource)
+@_logs("TagLogGroup", resource=_group_resource)
 def tag_log_group(call: Call, params: dict) -> dict:
     group = store.require_group(call.conn, call.account, call.region, params["logGroupName"])
     _add_tags(call, group, params["tags"], InvalidParameter)
     return {}
 
 
-@operation("UntagLogGroup", service=SERVICE, resource=_group_resource)
+@_logs("UntagLogGroup", resource=_group_resource)
 def untag_log_group(call: Call, params: dict) -> dict:
     _remove_tags(call, store.require_group(call.conn, call.account, call.region, params["logGroupName"]), params["tags"])
     return {}
 
 
-@operation("ListTagsLogGroup", service=SERVICE, resource=_group_resource, writes=False)
+@_logs("ListTagsLogGroup", resource=_group_resource, writes=False)
 def list_tags_log_group(call: Call, params: dict) -> dict:
     return {"tags": store.require_group(call.conn, call.account, call.region, params["logGroupName"]).tags}
 
 
-@operation("TagResource", service=SERVICE, resource=_arn_resource)
+@_logs("TagResource", resource=_arn_resource)
 def tag_resource(call: Call, params: dict) -> dict:
     _add_tags(call, _tagged_group(call, params["resourceArn"]), params["tags"], TooManyTags)
     return {}
 
 
-@operation("UntagResource", service=SERVICE, resource=_arn_resource)
+@_logs("UntagResource", resource=_arn_resource)
 def untag_resource(call: Call, params: dict) -> dict:
     _remove_tags(call, _tagged_group(call, params["resourceArn"]), params["tagKeys"])
     return {}
 
 
-@operation("ListTagsForResource", service=SERVICE, resource=_arn_resource, writes=False)
+@_logs("ListTagsForResource", resource=_arn_resource, writes=False)
 def list_tags_for_resource(call: Call, params: dict) -> dict:
     return {"tags": _tagged_group(call, params["resourceArn"]).tags}
 
@@ -312,21 +355,21 @@ def list_tags_for_resource(call: Call, params: dict) -> dict:
 # --- streams --------------------------------------------------------------------
 
 
-@operation("CreateLogStream", service=SERVICE, resource=_stream_resource)
+@_logs("CreateLogStream", resource=_stream_resource)
 def create_log_stream(call: Call, params: dict) -> dict:
     group = store.require_group(call.conn, call.account, call.region, params["logGroupName"])
     store.create_stream(call.conn, group, params["logStreamName"], now=_now())
     return {}
 
 
-@operation("DeleteLogStream", service=SERVICE, resource=_stream_resource)
+@_logs("DeleteLogStream", resource=_stream_resource)
 def delete_log_stream(call: Call, params: dict) -> dict:
     group = store.require_group(call.conn, call.account, call.region, params["logGroupName"])
     store.delete_stream(call.conn, store.require_stream(call.conn, group, params["logStreamName"]))
     return {}
 
 
-@operation("DescribeLogStreams", service=SERVICE, resource=_group_resource, writes=False)
+@_logs("DescribeLogStreams", resource=_group_resource, writes=False)
 def describe_log_streams(call: Call, params: dict) -> dict:
     by_last_event = params.get("orderBy", "LogStreamName") == "LastEventTime"
     prefix = params.get("logStreamNamePrefix")
@@ -359,7 +402,7 @@ def describe_log_streams(call: Call, params: dict) -> dict:
 # --- events ---------------------------------------------------------------------
 
 
-@operation("PutLogEvents", service=SERVICE, resource=_stream_resource)
+@_logs("PutLogEvents", resource=_stream_resource)
 def put_log_events(call: Call, params: dict) -> dict:
     events = [(event["timestamp"], event["message"]) for event in params["logEvents"]]
     if any(later[0] < earlier[0] for earlier, later in zip(events, events[1:])):
@@ -411,7 +454,7 @@ def _within_page(events: list[store.LogEvent], keep_last: bool) -> list[store.Lo
     return kept[::-1] if keep_last else kept
 
 
-@operation("GetLogEvents", service=SERVICE, resource=_stream_resource, writes=False)
+@_logs("GetLogEvents", resource=_stream_resource, writes=False)
 def get_log_events(call: Call, params: dict) -> dict:
     group = _group_of(call, params)
     stream = store.require_stream(call.conn, group, params["logStreamName"])
@@ -453,7 +496,7 @@ def get_log_events(call: Call, params: dict) -> dict:
     }
 
 
-@operation("FilterLogEvents", service=SERVICE, resource=_group_resource, writes=False)
+@_logs("FilterLogEvents", resource=_group_resource, writes=False)
 def filter_log_events(call: Call, params: dict) -> dict:
     names, prefix = params.get("logStreamNames"), params.get("logStreamNamePrefix")
     if names and prefix:
@@ -476,7 +519,7 @@ def filter_log_events(call: Call, params: dict) -> dict:
             stream_ids=ids,
             position=position,
             start=params.get("startTime"),
-            end=None if end is None else end + 1,  # FilterLogEvents' endTime is inclusive
+            end=None if end is None else min(end, _INT64_MAX - 1) + 1,  # FilterLogEvents' endTime is inclusive
             oldest_kept=oldest_kept,
             forward=forward,
             limit=min(1000, FILTER_SCAN - scanned),
