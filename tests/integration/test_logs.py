@@ -680,3 +680,13 @@ def test_the_aws_cli_reads_logs(charter, logs, tmp_path):
     result = subprocess.run([str(cli), "logs", "describe-log-groups", "--log-group-name-prefix", "bad name"],
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "InvalidParameterException" in result.stderr
+
+
+def test_unknown_keys_get_the_logs_models_exception(charter):
+    stranger = charter.client("AKIANOSUCHKEY0000000", "x" * 40, service="logs")
+    with pytest.raises(stranger.exceptions.UnrecognizedClientException):
+        stranger.describe_log_groups()
+    wrong_secret = charter.client(ADMIN_KEY, "not-the-secret-" * 3, service="logs")
+    with pytest.raises(ClientError) as refused:
+        wrong_secret.describe_log_groups()
+    assert code_of(refused) == "InvalidSignatureException"
