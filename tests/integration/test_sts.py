@@ -315,3 +315,32 @@ def test_the_aws_cli_gets_the_caller_identity(charter):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["Arn"] == ADMIN_ARN
+
+
+def test_the_sdks_get_execution_role_finds_the_assumed_role(charter, sts, iam, monkeypatch):
+    """sagemaker.get_execution_role() itself, signed as an assumed-role session.
+
+    The SDK builds its STS client with an explicit regional endpoint
+    (``sagemaker.session.sts_regional_endpoint``), which ``AWS_ENDPOINT_URL``
+    cannot redirect; the test points that one function at Charter.  Its IAM
+    and SageMaker clients follow ``AWS_ENDPOINT_URL`` as they are.
+    """
+    sagemaker = pytest.importorskip("sagemaker")
+    import sagemaker.session as sdk_session
+
+    # A path: only GetRole knows it, so the answer shows the SDK asked IAM (its fallback guesses "/").
+    name = f"ml-exec-{uuid.uuid4().hex[:6]}"  # (a name with AmazonSageMaker-ExecutionRole would be guessed)
+    role = iam.create_role(RoleName=name, Path="/service-role/", AssumeRolePolicyDocument=trust(ADMIN_ARN))["Role"]
+    iam.put_role_policy(RoleName=name, PolicyName="read-roles", PolicyDocument=allow("iam:GetRole"))
+    credentials = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="sdk")["Credentials"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", charter.endpoint)
+    monkeypatch.setattr(sdk_session, "sts_regional_endpoint", lambda region: charter.endpoint)
+    boto_session = boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=REGION,
+    )
+    session = sagemaker.Session(boto_session=boto_session)
+    assert role["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/service-role/{name}"
+    assert sagemaker.get_execution_role(sagemaker_session=session) == role["Arn"]
