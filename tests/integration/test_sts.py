@@ -344,3 +344,19 @@ def test_the_sdks_get_execution_role_finds_the_assumed_role(charter, sts, iam, m
     session = sagemaker.Session(boto_session=boto_session)
     assert role["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/service-role/{name}"
     assert sagemaker.get_execution_role(sagemaker_session=session) == role["Arn"]
+
+
+def test_a_trust_condition_on_aws_principal_arn_sees_a_sessions_role(charter, sts, iam, role):
+    """For a session, aws:PrincipalArn is the role's ARN (IAM User Guide, global condition keys)."""
+    name = f"chained-{uuid.uuid4().hex[:6]}"
+    document = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole",
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": role["Arn"]}},
+    }]})
+    target = iam.create_role(RoleName=name, AssumeRolePolicyDocument=document)["Role"]
+    session = session_client(charter, "sts", sts.assume_role(RoleArn=role["Arn"], RoleSessionName="hop")["Credentials"])
+    hopped = session.assume_role(RoleArn=target["Arn"], RoleSessionName="hop2")
+    assert hopped["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/{name}/hop2"
+    with pytest.raises(ClientError) as denied:  # the admin user is in the account but is not that role
+        sts.assume_role(RoleArn=target["Arn"], RoleSessionName="direct")
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"

@@ -107,7 +107,8 @@ def _role(call: Call, role_arn: str) -> identities.Principal | None:
 
 def _trusted(call: Call, role: identities.Principal, trust_policy: str, params: dict) -> bool:
     context = {
-        "aws:PrincipalArn": call.principal_arn,
+        # For a session assuming another role, aws:PrincipalArn is its role's ARN, not the session's.
+        "aws:PrincipalArn": sessions.role_arn_of(call.conn, call.principal_arn),
         "aws:PrincipalAccount": call.account,
         "aws:userid": call.principal_id,
         "sts:RoleSessionName": params["RoleSessionName"],
