@@ -228,20 +228,23 @@ def canonical_request(
     headers: Mapping[str, str],
     signed_headers: Iterable[str],
     payload_hash: str,
+    service: str = "",
 ) -> str:
     """Spec 4 step 4: the canonical request, joined with ``\\n``.
 
     ``headers`` must have lower-case names (see :func:`_normalise_headers`);
     only the names in ``signed_headers`` are used, in the order given (the
     client sends them sorted).  A signed header missing from the request
-    contributes an empty value (the signature will then not match).
+    contributes an empty value (the signature will then not match).  For
+    ``service="s3"`` the path is taken as sent, neither normalised nor encoded
+    again (botocore's ``S3SigV4Auth``): S3 keys may hold ``.``, ``..`` and ``//``.
     """
     names = list(signed_headers)
     header_block = "".join(f"{name}:{_trimall(headers.get(name, ''))}\n" for name in names)
     return "\n".join(
         (
             method.upper(),
-            _canonical_uri(raw_path),
+            (raw_path or "/") if service == "s3" else _canonical_uri(raw_path),
             _canonical_query(query_pairs),
             header_block,
             ";".join(names),
@@ -625,7 +628,7 @@ def verify_request(
     # Steps 4-7.
     matched: str | None = None
     for payload_hash in candidates:
-        creq = canonical_request(method, raw_path, canonical_pairs, hdrs, auth.signed_headers, payload_hash)
+        creq = canonical_request(method, raw_path, canonical_pairs, hdrs, auth.signed_headers, payload_hash, auth.service)
         expected = _signature(key, _string_to_sign(auth.amz_date, scope, creq)).encode("ascii")
         if hmac.compare_digest(expected, provided):
             matched = payload_hash

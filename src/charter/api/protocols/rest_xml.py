@@ -127,7 +127,7 @@ class RestXmlProtocol(Protocol):
     # --- addressing ------------------------------------------------------------------
 
     def recognizes(self, request: WireRequest) -> bool:
-        _current.method = request.method
+        _current.method, _current.request = request.method, request
         return "x-amz-target" not in request.headers
 
     def path_of(self, request: WireRequest) -> str:
@@ -135,7 +135,7 @@ class RestXmlProtocol(Protocol):
         return request.path or "/"
 
     def operation(self, request: WireRequest) -> botocore.model.OperationModel:
-        _current.method = request.method
+        _current.method, _current.request = request.method, request
         route, _ = self._match(request)
         return route.operation
 
@@ -307,6 +307,8 @@ class RestXmlProtocol(Protocol):
 
     def error(self, error: AwsError, request_id: str) -> WireResponse:
         headers = self.base_headers(request_id)
+        if not _drained(getattr(_current, "request", None)):
+            headers["connection"] = "close"
         if getattr(_current, "method", None) == "HEAD" or error.status == 304:
             return WireResponse(error.status, b"", headers)
         root = ET.Element("Error")
@@ -318,6 +320,32 @@ class RestXmlProtocol(Protocol):
         ET.SubElement(root, "RequestId").text = request_id
         headers["content-type"] = "application/xml"
         return WireResponse(error.status, _document(root), headers)
+
+
+#: How much of an unread request body an error answer reads and drops to keep the connection.
+DRAIN_LIMIT = 1 << 20
+
+
+def _drained(request: WireRequest | None) -> bool:
+    """Reads what is left of a refused request's body, up to :data:`DRAIN_LIMIT`; False if more is left.
+
+    A body the client is still sending when the error goes out would otherwise be read
+    as the next request on the connection; past the limit the connection is closed
+    instead (as S3 does), so a refused 5 GiB upload is not read to its end.
+    """
+    stream = getattr(request, "stream", None)
+    if stream is None or stream._done:
+        return True
+    left = DRAIN_LIMIT
+    try:
+        while left > 0:
+            chunk = stream._next()
+            if not chunk:
+                return True
+            left -= len(chunk)
+    except Exception:  # a body that fails its own checks while being dropped: close the connection
+        return False
+    return False
 
 
 # --- reading -------------------------------------------------------------------------
