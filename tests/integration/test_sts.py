@@ -360,3 +360,15 @@ def test_a_trust_condition_on_aws_principal_arn_sees_a_sessions_role(charter, st
     with pytest.raises(ClientError) as denied:  # the admin user is in the account but is not that role
         sts.assume_role(RoleArn=target["Arn"], RoleSessionName="direct")
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_a_sessions_own_policies_see_its_role_as_aws_principal_arn(charter, sts, iam):
+    name = f"cond-{uuid.uuid4().hex[:6]}"
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust(ADMIN_ARN))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="only-as-role", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "sagemaker:ListModelPackageGroups", "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": arn}},
+        }]}))
+    sm = session_client(charter, "sagemaker", sts.assume_role(RoleArn=arn, RoleSessionName="c1")["Credentials"])
+    assert "ModelPackageGroupSummaryList" in sm.list_model_package_groups()

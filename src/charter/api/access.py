@@ -191,7 +191,7 @@ class Access:
         context: dict = {
             "aws:username": principal.name,
             "aws:userid": principal.caller_id,
-            "aws:PrincipalArn": principal.arn,
+            "aws:PrincipalArn": getattr(principal, "role_arn", "") or principal.arn,  # a session: its role
             "aws:PrincipalAccount": principal.account,
             "aws:PrincipalType": "User" if principal.kind == "user" else "AssumedRole",
             "aws:RequestedRegion": region,
