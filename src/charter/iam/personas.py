@@ -434,8 +434,14 @@ def _artifact_access(ctx: ActivityContext) -> list[dict]:
         return []
     buckets = [f"arn:{ctx.partition}:s3:::{b}" for b in ctx.buckets]
     return [
-        _allow("ArtifactAccessBuckets", ["s3:ListBucket", "s3:GetBucketLocation"], buckets),
-        _allow("ArtifactAccessObjects", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [f"{b}/*" for b in buckets]),
+        _allow("ArtifactAccessBuckets", ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], buckets),
+        # A multipart upload is s3:PutObject; the clients (boto3's transfer manager, `aws s3 cp`) also list
+        # its parts and abort it when it fails, which are actions of their own.
+        _allow(
+            "ArtifactAccessObjects",
+            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            [f"{b}/*" for b in buckets],
+        ),
     ]
 
 
