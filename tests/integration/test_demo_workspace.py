@@ -24,9 +24,10 @@ from botocore.exceptions import ClientError
 import server_process
 from charter.datasets import shared_data_root
 from charter.iam import personas
+from charter.instance import Instance
+from charter.store import artifacts
 
 DEMO_PERSONAS = [name for name, p in personas.PERSONAS.items() if name != "admin" and p.activities]
-BUCKET_DIR = ("artifacts", "charter-demo")
 
 
 def client(started, profile: str = "charter"):
@@ -41,10 +42,19 @@ def client(started, profile: str = "charter"):
     )
 
 
+def installation(started) -> Instance:
+    """The server's installation opened here (same home and database), as the CLI on its machine opens it."""
+    return Instance.from_env(home=str(started.home), database_url=started.env["CHARTER_DATABASE_URL"])
+
+
 def artifact(started, uri: str):
-    """The file behind an s3:// URI of the artifact store (the default file:// root)."""
+    """The file behind an s3:// URI of the artifact store (an object of the local store)."""
     assert uri.startswith("s3://charter-demo/"), uri
-    return started.home.joinpath("artifacts", *uri.removeprefix("s3://").split("/"))
+    instance = installation(started)
+    try:
+        return artifacts.local_path(instance, uri)
+    finally:
+        instance.close()
 
 
 def versions(sm, group: str) -> list[dict]:
@@ -197,7 +207,11 @@ def test_without_shared_data_the_demo_says_what_it_skipped(tmp_path, database_ur
         approved = versions(sm, "credit-risk")[1]
         assert approved["ModelApprovalStatus"] == "Approved"
         assert set(approved["ModelMetrics"]) == {"ModelQuality"}
-        assert not (started.home / "artifacts" / "charter-demo" / "clarify").exists()
+        instance = installation(started)
+        try:
+            assert not artifacts.exists(instance, "s3://charter-demo/clarify/")
+        finally:
+            instance.close()
         assert {c["ModelCardName"] for c in sm.list_model_cards()["ModelCardSummaries"]} >= {"credit-risk-v2"}
     finally:
         started.stop()

@@ -152,18 +152,17 @@ def test_export_of_the_latest_version_completes(sm, charter, instance, card):
     assert uri == f"s3://governance/cards/{card}/{job_name}.pdf"
     assert "FailureReason" not in job
 
-    # S3 is played by the server's artifact store: CHARTER_HOME/artifacts/<bucket>/<key>.
-    path = charter.home / "artifacts" / "governance" / "cards" / card / f"{job_name}.pdf"
-    assert path.is_file()
-    assert artifacts.read_bytes(instance.settings, uri) == path.read_bytes()
-    text = pdf_text(path.read_bytes())
+    # S3 is played by the server's artifact store: the PDF is an object of the bucket "governance".
+    pdf = artifacts.read_bytes(instance, uri)
+    assert artifacts.local_path(instance, uri).read_bytes() == pdf
+    text = pdf_text(pdf)
     assert card in text
     assert "Second release, recalibrated." in text
     for expected in ("Intended uses", "Evaluation details", "Medium", "Recall at 10%", "Lift by decile", "Confusion matrix"):
         assert expected in text, expected
 
 
-def test_export_of_an_older_version(sm, charter, card):
+def test_export_of_an_older_version(sm, instance, card):
     arn = sm.create_model_card_export_job(
         ModelCardName=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-card/{card}",  # the ARN works too
         ModelCardVersion=1,
@@ -173,22 +172,34 @@ def test_export_of_an_older_version(sm, charter, card):
     job = wait_for(sm, arn)
     assert job["Status"] == "Completed", job.get("FailureReason")
     assert job["ModelCardVersion"] == 1
-    key = job["ExportArtifacts"]["S3ExportArtifacts"].removeprefix("s3://")
-    text = pdf_text((charter.home / "artifacts" / key).read_bytes())
+    text = pdf_text(artifacts.read_bytes(instance, job["ExportArtifacts"]["S3ExportArtifacts"]))
     assert "First release." in text and "Second release" not in text
 
 
-def test_output_that_cannot_be_written_fails_the_job(sm, instance, card):
-    # The output "folder" is a regular file, so nothing can be written beneath it.
-    artifacts.write_bytes(instance.settings, "s3://governance/not-a-folder", b"a plain object")
+def test_an_object_may_also_be_the_prefix_of_the_output(sm, instance, card):
+    # S3 has no folders: "not-a-folder" and "not-a-folder/<card>/<job>.pdf" are two objects.
+    # (Before the object store, the first was a file and the export failed.)
+    artifacts.write_bytes(instance, "s3://governance/not-a-folder", b"a plain object")
+    arn = sm.create_model_card_export_job(
+        ModelCardName=card, ModelCardExportJobName=unique("beside"),
+        OutputConfig={"S3OutputPath": "s3://governance/not-a-folder"},
+    )["ModelCardExportJobArn"]
+    job = wait_for(sm, arn)
+    assert job["Status"] == "Completed", job.get("FailureReason")
+    assert artifacts.read_bytes(instance, "s3://governance/not-a-folder") == b"a plain object"
+    assert artifacts.read_bytes(instance, job["ExportArtifacts"]["S3ExportArtifacts"]).startswith(b"%PDF")
+
+
+def test_output_that_cannot_be_written_fails_the_job(sm, card):
+    # 1,000 characters of two-byte UTF-8: a valid S3OutputPath, but a key S3 refuses (over 1,024 bytes).
     arn = sm.create_model_card_export_job(
         ModelCardName=card, ModelCardExportJobName=unique("blocked"),
-        OutputConfig={"S3OutputPath": "s3://governance/not-a-folder"},
+        OutputConfig={"S3OutputPath": "s3://governance/" + "é" * 1000},
     )["ModelCardExportJobArn"]
     job = wait_for(sm, arn)
     assert job["Status"] == "Failed"
     assert "Could not write the PDF" in job["FailureReason"]
-    assert "not-a-folder is a file, not a folder" in job["FailureReason"]
+    assert "key is too long" in job["FailureReason"]
     assert "ExportArtifacts" not in job
 
 
@@ -270,7 +281,7 @@ def test_list_filters_sorting_and_pagination(sm, instance):
     assert caught.value.response["Error"]["Code"] == "ValidationException"
 
 
-def test_a_card_created_through_the_api_exports(sm, charter):
+def test_a_card_created_through_the_api_exports(sm, instance):
     name = unique("apicard")
     sm.create_model_card(ModelCardName=name, Content=json.dumps(content("Made with CreateModelCard.")), ModelCardStatus="Draft")
     sm.update_model_card(ModelCardName=name, Content=json.dumps(content("Updated through the API.")))
@@ -279,7 +290,7 @@ def test_a_card_created_through_the_api_exports(sm, charter):
     )["ModelCardExportJobArn"]
     job = wait_for(sm, arn)
     assert job["Status"] == "Completed", job.get("FailureReason")
-    text = pdf_text((charter.home / "artifacts" / "governance" / "api" / name / "first.pdf").read_bytes())
+    text = pdf_text(artifacts.read_bytes(instance, f"s3://governance/api/{name}/first.pdf"))
     assert name in text and "Made with CreateModelCard." in text
 
     # Deleting the card takes its export jobs with it: a new card of the same name starts clean.
@@ -300,7 +311,7 @@ def test_cli_export_waits_and_prints_the_pdf(charter, instance):
     result = charter.cli("cards", "export", card, "--output", "s3://governance/cli", "--version", "1",
                          "--job-name", "from-cli", "--wait")
     uri = f"s3://governance/cli/{card}/from-cli.pdf"
-    path = charter.home / "artifacts" / "governance" / "cli" / card / "from-cli.pdf"
+    path = artifacts.local_path(instance, uri)  # this machine shares the server's store: the object's own file
     assert uri in result.stdout
     assert str(path) in result.stdout
     assert path.read_bytes().startswith(b"%PDF")
@@ -377,7 +388,7 @@ def test_job_waits_in_progress_until_a_worker_runs_it(lab, lab_card):
     assert worker.run_once()
     job = lab.status(arn)
     assert job["Status"] == "Completed"
-    assert artifacts.exists(lab.instance.settings, job["ExportArtifacts"]["S3ExportArtifacts"])
+    assert artifacts.exists(lab.instance, job["ExportArtifacts"]["S3ExportArtifacts"])
     assert not worker.run_once()  # nothing left
 
 
@@ -446,7 +457,11 @@ def test_a_job_recorded_before_the_server_started_is_run(tmp_path, database_url_
     try:
         job = wait_for(server.client(), arn)
         assert job["Status"] == "Completed", job.get("FailureReason")
-        text = pdf_text((home / "artifacts" / "lab" / "exports" / name / f"{job['ModelCardExportJobName']}.pdf").read_bytes())
+        reader = Instance.from_env(home=str(home), database_url=database_url)
+        try:
+            text = pdf_text(artifacts.read_bytes(reader, job["ExportArtifacts"]["S3ExportArtifacts"]))
+        finally:
+            reader.close()
         assert "Exported after a restart." in text
     finally:
         stop_server(server)

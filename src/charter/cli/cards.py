@@ -143,12 +143,23 @@ def _job_name() -> str:
 
 def _local_path(uri: str) -> str | None:
     """Where this machine keeps ``uri`` when it shares the server's artifact store."""
+    from pathlib import Path
+
+    from ..instance import Instance
     from ..settings import Settings
     from ..store import artifacts
 
+    settings = Settings.from_env()
+    database = settings.database_url.removeprefix("sqlite:///")
+    if database != settings.database_url and not Path(database).is_file():
+        return None  # no installation here: do not make one just to look
     try:
-        path = artifacts.local_path(Settings.from_env(), uri)
-    except Exception:  # an external store, or a URI this machine cannot map
+        instance = Instance(settings)
+        try:
+            path = artifacts.local_path(instance, uri)
+        finally:
+            instance.close()
+    except Exception:  # not this machine's store, or a URI this machine cannot map
         return None
     return str(path) if path.is_file() else None
 

@@ -98,12 +98,17 @@ class Workspace:
         """Put an object in the artifact store; returns its URI."""
         if isinstance(data, dict):
             data = json.dumps(data, indent=2) + "\n"
-        artifacts.write_bytes(self.instance.settings, uri, data.encode() if isinstance(data, str) else data)
+        artifacts.write_bytes(self.instance, uri, data.encode() if isinstance(data, str) else data)
         return uri
 
-    def where(self, uri: str) -> Path:
-        """The file an artifact-store URI is on this machine."""
-        return artifacts.local_path(self.instance.settings, uri)
+    def where(self, uri: str) -> Path | str:
+        """Where an artifact-store URI is kept: an object's file, or for a prefix the store's folder or URL."""
+        if not artifacts.parse(uri).is_prefix:
+            return artifacts.local_path(self.instance, uri)
+        from ..store.objects import ObjectStore, local_root
+
+        store = ObjectStore.open(self.instance)
+        return store.external or local_root(self.instance.settings.artifact_root)
 
 
 @dataclass(frozen=True)

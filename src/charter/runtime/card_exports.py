@@ -240,7 +240,7 @@ class CardExportWorker:
             log.exception("card exports: rendering %s failed", claimed.job_arn)
             return "Failed", f"Rendering the model card to PDF failed: {type(exc).__name__}: {exc}"
         try:
-            artifacts.write_bytes(self.instance.settings, claimed.uri, pdf)
+            artifacts.write_bytes(self.instance, claimed.uri, pdf)
         except artifacts.ArtifactError as exc:
             return "Failed", f"Could not write the PDF to the output path. {exc}"
         except AwsError as exc:

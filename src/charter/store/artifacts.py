@@ -3,9 +3,12 @@
 SageMaker requests name their inputs and outputs as S3 URIs (``s3://bucket/key``,
 or the ``https://`` forms the model's ``S3Uri`` pattern also admits).  With no
 external S3 configured, the artifact store plays S3 (ARCHITECTURE.md, "Defaults a
-newcomer gets"): ``s3://bucket/key`` is the file ``CHARTER_ARTIFACT_ROOT/bucket/key``,
-and the root is a ``file://`` URL (default ``file://$CHARTER_HOME/artifacts``).
-``file://`` URIs name local paths directly.
+newcomer gets"): ``s3://bucket/key`` is the object ``key`` of bucket ``bucket`` in
+the object store (:mod:`charter.store.objects`), whose bodies live under the
+``file://`` ``CHARTER_ARTIFACT_ROOT``; with ``CHARTER_S3_ENDPOINT_URL`` set (or an
+``s3://`` root) it is that object on the external S3 service.  Either way an
+artifact Charter writes is an S3 object a client lists and gets, and an object a
+client puts is an artifact Charter reads.  ``file://`` URIs name local paths directly.
 
 Nothing else in Charter parses these URIs: services call :func:`parse` to check a
 URI when a request names it, and the runtime calls :func:`write_bytes`,
@@ -16,20 +19,26 @@ with a ``ValidationException`` that says why.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import mimetypes
 import os
 import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from ..errors import ValidationException
-from ..settings import Settings
+from .objects import NoSuchBucket, NoSuchKey, ObjectStore, S3Error
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..instance import Instance
 
 __all__ = [
     "ArtifactError",
     "ArtifactNotFound",
-    "ExternalS3NotSupported",
     "Location",
     "parse",
     "join",
@@ -51,10 +60,6 @@ class ArtifactError(Exception):
 
 class ArtifactNotFound(ArtifactError):
     """Nothing is stored at the URI (S3's NoSuchKey)."""
-
-
-class ExternalS3NotSupported(ArtifactError, NotImplementedError):
-    """The installation points at an external S3 service, which this store cannot reach yet."""
 
 
 @dataclass(frozen=True)
@@ -154,50 +159,41 @@ def join(uri: str, *parts: str) -> str:
     return "/".join([base, *parts])
 
 
-def _root(settings: Settings) -> Path:
-    """The local directory that plays S3, from ``CHARTER_ARTIFACT_ROOT``."""
-    external = settings.s3_endpoint_url
-    if external:
-        raise ExternalS3NotSupported(
-            f"CHARTER_S3_ENDPOINT_URL is set ({external}), but reading and writing an external S3 service "
-            "is not implemented yet; unset it to keep artifacts under CHARTER_ARTIFACT_ROOT."
-        )
-    root = parse(settings.artifact_root)
-    if root.scheme != "file":
-        raise ExternalS3NotSupported(
-            f"CHARTER_ARTIFACT_ROOT is {settings.artifact_root}; only a file:// root is supported so far."
-        )
-    return Path(root.path)
-
-
-def local_path(settings: Settings, uri: str) -> Path:
-    """The local file that holds ``uri``: ``<artifact root>/<bucket>/<key>`` for S3 URIs."""
+def _object(uri: str) -> Location:
     location = parse(uri)
-    if location.scheme == "file":
-        return Path(location.path)
-    root = _root(settings)
-    path = root / location.bucket
-    for part in _segments(location.key, uri):
-        path /= part
-    # _segments refused every '..'; this guards the invariant should parsing ever change.
-    if os.path.commonpath([os.path.normpath(path), os.path.normpath(root)]) != os.path.normpath(root):
-        raise ValidationException(f"The URI {uri} resolves outside the artifact store.")
-    return path
-
-
-def _object_path(settings: Settings, uri: str) -> Path:
-    if parse(uri).is_prefix:
+    if location.is_prefix:
         raise ValidationException(f"The URI {uri} names a prefix (folder), not an object; add a file name.")
-    return local_path(settings, uri)
+    return location
 
 
-def write_bytes(settings: Settings, uri: str, data: bytes) -> Path:
-    """Store ``data`` at ``uri`` (replacing what was there); returns the local path.
+def _store(instance: "Instance") -> ObjectStore:
+    return ObjectStore.open(instance)
 
-    The write is atomic: readers see the old object or the new one, never a
-    part-written file.  Folders are created as needed, as S3 has none.
+
+def write_bytes(instance: "Instance", uri: str, data: bytes) -> None:
+    """Store ``data`` at ``uri``, replacing what was there.
+
+    The write is atomic: readers see the old object or the new one, never a part
+    of either.  A missing bucket is created (owned by the installation's account),
+    as the old layout made folders on demand.
     """
-    path = _object_path(settings, uri)
+    location = _object(uri)
+    if location.scheme == "file":
+        _write_file(Path(location.path), uri, data)
+        return
+    store = _store(instance)
+    settings = instance.settings
+    try:
+        store.ensure_bucket(location.bucket, region=settings.region, owner=settings.account_id)
+        store.put_object(
+            location.bucket, location.key, io.BytesIO(data), content_type=mimetypes.guess_type(location.key)[0]
+        )
+    except S3Error as error:
+        # The reason first: a long URI must not push it out of a length-limited FailureReason.
+        raise ArtifactError(f"Cannot write to bucket {location.bucket}: {error.message} ({uri})") from None
+
+
+def _write_file(path: Path, uri: str, data: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
@@ -214,26 +210,82 @@ def write_bytes(settings: Settings, uri: str, data: bytes) -> Path:
         raise ArtifactError(f"Cannot write {uri}: {where}.") from None
     except IsADirectoryError:
         raise ArtifactError(f"Cannot write {uri}: {path} is a folder.") from None
-    except PermissionError:
-        raise ArtifactError(f"Cannot write {uri}: permission denied on {path}.") from None
     except OSError as exc:
         raise ArtifactError(f"Cannot write {uri}: {exc.strerror or exc} ({path}).") from None
-    return path
 
 
-def read_bytes(settings: Settings, uri: str) -> bytes:
+def read_bytes(instance: "Instance", uri: str) -> bytes:
     """The bytes stored at ``uri``; :class:`ArtifactNotFound` if there are none."""
-    path = _object_path(settings, uri)
+    location = _object(uri)
+    if location.scheme == "file":
+        try:
+            return Path(location.path).read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise ArtifactNotFound(f"No artifact is stored at {uri}.") from None
+        except OSError as exc:
+            raise ArtifactError(f"Cannot read {uri}: {exc.strerror or exc}.") from None
     try:
-        return path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        raise ArtifactNotFound(f"No artifact is stored at {uri} ({path}).") from None
-    except OSError as exc:
-        raise ArtifactError(f"Cannot read {uri}: {exc.strerror or exc} ({path}).") from None
+        _info, chunks = _store(instance).open_object(location.bucket, location.key)
+        return b"".join(chunks)
+    except (NoSuchKey, NoSuchBucket):
+        raise ArtifactNotFound(f"No artifact is stored at {uri}.") from None
+    except S3Error as error:
+        raise ArtifactError(f"Cannot read from bucket {location.bucket}: {error.message} ({uri})") from None
 
 
-def exists(settings: Settings, uri: str) -> bool:
-    """True when an object (or, for a prefix URI, a folder) is stored at ``uri``."""
+def exists(instance: "Instance", uri: str) -> bool:
+    """True when an object (or, for a prefix URI, any object under the prefix) is stored at ``uri``."""
     location = parse(uri)
-    path = local_path(settings, uri)
-    return path.is_dir() if location.is_prefix else path.is_file()
+    if location.scheme == "file":
+        path = Path(location.path)
+        return path.is_dir() if location.is_prefix else path.is_file()
+    store = _store(instance)
+    try:
+        if location.is_prefix:
+            return bool(store.list_objects(location.bucket, prefix=location.key, max_keys=1).contents)
+        store.head_object(location.bucket, location.key)
+        return True
+    except (NoSuchKey, NoSuchBucket):
+        return False
+
+
+def local_path(instance: "Instance", uri: str) -> Path:
+    """A local file holding the bytes of ``uri``, for code that needs a path (read it, do not write it).
+
+    ``file://`` URIs are their own path.  In the local object store a one-part
+    object is its blob file; a multipart object, or an object of an external
+    store, is copied once to ``CHARTER_HOME/cache/objects`` (refreshed when its
+    ETag changes).  :class:`ArtifactNotFound` if nothing is stored there.
+    """
+    location = _object(uri)
+    if location.scheme == "file":
+        return Path(location.path)
+    store = _store(instance)
+    try:
+        blob = getattr(store, "blob_path", None)
+        if blob is not None:
+            path = blob(location.bucket, location.key)
+            if path is not None:
+                return path
+        info, chunks = store.open_object(location.bucket, location.key)
+    except (NoSuchKey, NoSuchBucket):
+        raise ArtifactNotFound(f"No artifact is stored at {uri}.") from None
+    cache = instance.settings.home / "cache" / "objects"
+    cache.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha256(f"{uri}\0{info.etag}".encode()).hexdigest()
+    target = cache / name
+    if target.is_file() and target.stat().st_size == info.size:
+        close = getattr(chunks, "close", None)
+        if close:
+            close()
+        return target
+    fd, temp = tempfile.mkstemp(prefix=f".{name}.", dir=cache)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return target
