@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Iterator, Mapping
 
 from ...errors import ClientError
@@ -37,6 +38,7 @@ UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 #: The longest chunk header or trailer line read (S3 allows 64 KiB of chunk extensions; we need far less).
 MAX_LINE = 8192
 PIECE = 1 << 20
+_HEX = re.compile(rb"[0-9a-fA-F]{1,16}")
 
 
 class IncompleteBody(ClientError):
@@ -97,45 +99,73 @@ def decode(stream: BodyStream, headers: Mapping[str, str]) -> BodyStream:
 
 
 class _Decoder:
+    """Parses the framing from its own buffer, refilled from the raw stream a piece at a time."""
+
     def __init__(self, raw: BodyStream, length: int | None, trailer: str | None, algorithm: str | None):
         self.raw = raw
         self.length = length
         self.trailer = trailer
         self.hasher = checksums.Hasher(algorithm) if algorithm else None
+        self.buffer = bytearray()
+        self.ended = False
         self.pieces = self._pieces()
 
     def pull(self) -> bytes:
         return next(self.pieces, b"")
 
+    def _fill(self) -> bool:
+        """Appends the next piece of the raw body to the buffer; False at its end."""
+        if self.ended:
+            return False
+        piece = self.raw.read(PIECE)
+        if not piece:
+            self.ended = True
+            return False
+        self.buffer += piece
+        return True
+
     def _line(self) -> bytes:
-        line = b""
-        while not line.endswith(b"\r\n"):
-            byte = self.raw.read(1)
-            if not byte:
-                raise IncompleteBody("The aws-chunked body ended in the middle of a chunk header or trailer.")
-            line += byte
-            if len(line) > MAX_LINE:
+        searched = 0
+        while True:
+            found = self.buffer.find(b"\r\n", max(searched - 1, 0))
+            if found >= 0:
+                line = bytes(self.buffer[:found])
+                del self.buffer[: found + 2]
+                return line
+            searched = len(self.buffer)
+            if searched > MAX_LINE:
                 raise InvalidRequest("An aws-chunked chunk header or trailer line is too long.")
-        return line[:-2]
+            if not self._fill():
+                raise IncompleteBody("The aws-chunked body ended in the middle of a chunk header or trailer.")
+
+    def _take(self, most: int) -> bytes:
+        """Up to ``most`` bytes of chunk data (at least one); IncompleteBody if the body ends first."""
+        if not self.buffer and not self._fill():
+            raise IncompleteBody("The aws-chunked body ended before its last chunk did.")
+        piece = bytes(self.buffer[:most])
+        del self.buffer[: len(piece)]
+        return piece
+
+    def _expect_crlf(self) -> None:
+        while len(self.buffer) < 2 and self._fill():
+            pass
+        if bytes(self.buffer[:2]) != b"\r\n":
+            raise InvalidRequest("Malformed aws-chunked body: a chunk is not followed by CRLF.")
+        del self.buffer[:2]
 
     def _pieces(self) -> Iterator[bytes]:
         total = 0
         while True:
             header = self._line()
             size_text = header.split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise InvalidRequest(f"Malformed aws-chunked body: {size_text[:40]!r} is not a chunk size in hex.") from None
-            if size < 0:
-                raise InvalidRequest("Malformed aws-chunked body: a chunk size is negative.")
+            if not _HEX.fullmatch(size_text):
+                raise InvalidRequest(f"Malformed aws-chunked body: {size_text[:40]!r} is not a chunk size in hex.")
+            size = int(size_text, 16)
             if size == 0:
                 break
             left = size
             while left:
-                piece = self.raw.read(min(left, PIECE))
-                if not piece:
-                    raise IncompleteBody("The aws-chunked body ended before its last chunk did.")
+                piece = self._take(min(left, PIECE))
                 left -= len(piece)
                 total += len(piece)
                 if self.length is not None and total > self.length:
@@ -145,15 +175,14 @@ class _Decoder:
                 if self.hasher is not None:
                     self.hasher.update(piece)
                 yield piece
-            if self.raw.read(2) != b"\r\n":
-                raise InvalidRequest("Malformed aws-chunked body: a chunk is not followed by CRLF.")
+            self._expect_crlf()
         trailers: dict[str, str] = {}
         while line := self._line():
             name, sep, value = line.decode("latin-1").partition(":")
             if not sep:
                 raise InvalidRequest(f"Malformed aws-chunked trailer line {line[:60]!r}.")
             trailers[name.strip().lower()] = value.strip()
-        if self.raw.read(1):
+        if self.buffer or self._fill():
             raise InvalidRequest("The aws-chunked body goes on after its final chunk and trailers.")
         if self.length is not None and total != self.length:
             raise IncompleteBody(
