@@ -154,12 +154,22 @@ class ExternalObjectStore(ObjectStore):
 
     def ensure_bucket(self, name: str, *, region: str, owner: str) -> None:
         try:
-            self.head_bucket(name)
+            self._need_bucket(name)
         except NoSuchBucket:
             try:
                 self.create_bucket(name, region=region, owner=owner)
             except (errors.BucketAlreadyOwnedByYou, errors.BucketAlreadyExists):
                 pass
+
+    def _need_bucket(self, name: str) -> dict:
+        """One HEAD: NoSuchBucket before a body is spooled for a bucket that is not there."""
+        try:
+            return self.client.head_bucket(Bucket=name)
+        except BotoClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code"))
+            if code in ("404", "NoSuchBucket", "NotFound"):
+                raise NoSuchBucket(BucketName=name) from None
+            raise _error(exc) from None
 
     def head_bucket(self, name: str) -> Bucket:
         try:
@@ -221,7 +231,7 @@ class ExternalObjectStore(ObjectStore):
                    checksum=None) -> ObjectInfo:
         key_bytes(key)
         digest = Digest(checksum, content_md5)
-        self.head_bucket(bucket)
+        self._need_bucket(bucket)
         with _Spool(body, digest) as spooled:
             params = dict(Bucket=bucket, Key=key, Body=spooled, ContentLength=digest.size, Metadata=dict(metadata or {}),
                           **self._header_params(headers), **self._checksum_params(digest.result))
@@ -236,7 +246,7 @@ class ExternalObjectStore(ObjectStore):
             response = self.client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         except BotoClientError as exc:
             if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
-                self.head_bucket(bucket)
+                self._need_bucket(bucket)
                 raise NoSuchKey(Key=key, BucketName=bucket) from None
             raise _error(exc) from None
         return self._info(bucket, key, response)
@@ -263,7 +273,7 @@ class ExternalObjectStore(ObjectStore):
 
     def delete_object(self, bucket: str, key: str) -> None:
         key_bytes(key)
-        self.head_bucket(bucket)
+        self._need_bucket(bucket)
         self._call("delete_object", Bucket=bucket, Key=key)
 
     def delete_objects(self, bucket: str, keys: list[str]):
