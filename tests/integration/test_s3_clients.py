@@ -273,3 +273,23 @@ def test_multipart_etag_and_checksums_match_moto(s3, moto_s3, algorithm):
 
         joined = b"".join(base64.b64decode(p[f"Checksum{algorithm}"]) for p in charter_answer["parts"])
         assert composite == f"{checksums.b64(checksums.compute(algorithm, joined))}-3"
+
+
+def test_s3_calls_are_audited_with_their_object_arns(charter, s3):
+    bucket = f"audited-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    name = f"s3-watched-{uuid.uuid4().hex[:6]}"
+    keys = json.loads(charter.cli("iam", "create-user", name, "--persona", "data-scientist", "--bucket", bucket).stdout)
+    user = s3_client(charter, keys["AccessKeyId"], keys["SecretAccessKey"])
+    user.put_object(Bucket=bucket, Key="runs/1/model.tar.gz", Body=b"model")
+    with pytest.raises(ClientError):
+        user.get_object(Bucket="some-other-bucket", Key="x")
+    with pytest.raises(ClientError):
+        user.get_object(Bucket=bucket, Key="runs/1/missing")
+    lines = charter.cli("audit", "tail", "--user", name, "--since", "10m", "--json").stdout.splitlines()
+    events = [json.loads(line) for line in lines]
+    assert [(e["operation"], e["outcome"]) for e in events] == [
+        ("PutObject", "Success"), ("GetObject", "Denied"), ("GetObject", "Failed"),
+    ]
+    assert events[0]["resource_arn"] == f"arn:aws:s3:::{bucket}/runs/1/model.tar.gz"
+    assert events[1]["error_code"] == "AccessDenied" and events[2]["error_code"] == "NoSuchKey"

@@ -440,3 +440,26 @@ def test_unimplemented_operations_name_themselves(s3, bucket):
     with pytest.raises(ClientError) as missing:
         s3.get_bucket_tagging(Bucket=bucket)
     assert code_of(missing.value) == "NotImplemented" and "GetBucketTagging" in missing.value.response["Error"]["Message"]
+
+
+def test_list_buckets_by_prefix_and_page(s3):
+    stem = f"pg-{uuid.uuid4().hex[:6]}"
+    for n in range(3):
+        s3.create_bucket(Bucket=f"{stem}-{n}")
+    first = s3.list_buckets(Prefix=stem, MaxBuckets=2)
+    assert [b["Name"] for b in first["Buckets"]] == [f"{stem}-0", f"{stem}-1"] and first["ContinuationToken"]
+    rest = s3.list_buckets(Prefix=stem, MaxBuckets=2, ContinuationToken=first["ContinuationToken"])
+    assert [b["Name"] for b in rest["Buckets"]] == [f"{stem}-2"] and "ContinuationToken" not in rest
+    assert all(b["BucketRegion"] == REGION for b in first["Buckets"])
+
+
+def test_malformed_xml_is_malformed_xml(charter, bucket):
+    from charter.iam.sigv4 import sign_request
+
+    body = b"<Delete><Object><Key>a</Key></Object"
+    url = f"{charter.endpoint}/{bucket}?delete"
+    headers = {"Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode(),
+               "X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()}
+    added = sign_request("POST", url, headers, body, ADMIN_KEY, ADMIN_SECRET, REGION, "s3")
+    answer = httpx.post(url, content=body, headers={**headers, **added})
+    assert answer.status_code == 400 and b"<Code>MalformedXML</Code>" in answer.content
