@@ -48,7 +48,7 @@ class Settings:
     max_clock_skew_seconds: int = 900
     # The public datasets folder (shared/data) when it is not beside the checkout.
     shared_data: Path | None = None
-    # An external S3 service for artifacts (not supported yet: the artifact store refuses it).
+    # An external S3 or S3-compatible service that keeps the artifacts (store/objects/external.py).
     s3_endpoint_url: str | None = None
     # Webhook deliveries: retry schedule (base * 2**attempts, jittered), how long a
     # claimed delivery is held before another worker may retry it, and the HTTP timeout.
