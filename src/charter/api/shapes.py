@@ -544,7 +544,10 @@ def parse_input(operation: botocore.model.OperationModel, body: dict) -> dict:
     if shape is None:
         return {}
     errors: list[str] = []
-    params = _input_node(shape).parse(body, "", errors, None)
+    try:
+        params = _input_node(shape).parse(body, "", errors, None)
+    except RecursionError:  # a recursive shape (SearchExpression) nested deeper than the stack goes
+        raise SerializationException("Cannot deserialize the request body: it is nested too deeply.") from None
     if errors:
         count = len(errors)
         raise ValidationException(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 
 from .. import arns
-from ..errors import ConflictException, ResourceNotFound
+from ..errors import ConflictException, ResourceNotFound, ValidationException
 from ..runtime import card_exports as runner
 from ..store import artifacts
 from ..store import resources as store
@@ -67,7 +67,10 @@ def create_model_card_export_job(call: Call, params: dict) -> dict:
     output_path = params["OutputConfig"]["S3OutputPath"]
 
     # Refuse a malformed or escaping output path now rather than fail the job later.
-    artifacts.join(output_path, card_name, f"{job_name}.pdf")
+    try:
+        artifacts.join(output_path, card_name, f"{job_name}.pdf")
+    except ValueError as exc:  # the URL parser's own refusal (a "[" in the bucket reads as an IPv6 host)
+        raise ValidationException(f"OutputConfig.S3OutputPath {output_path!r} is not a valid S3 URI: {exc}.") from None
 
     try:
         card = runner.find_card_version(call.conn, card_arn, params.get("ModelCardVersion"))

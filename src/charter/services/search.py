@@ -639,7 +639,7 @@ class _Compiler:
     def visibility(self, conditions: Sequence[dict]) -> ColumnElement:
         terms = []
         for condition in conditions:
-            key = condition["Key"]
+            key = condition.get("Key", "")  # optional in the model; a condition without one is refused below
             if not key.startswith("Tags.") or len(key) == len("Tags."):
                 raise ValidationException(f"VisibilityConditions keys must have the form Tags.<key>; got '{key}'.")
             other_value = and_(

@@ -12,10 +12,11 @@ takes the code its query-era clients knew.
 from __future__ import annotations
 
 import json
+import re
 
 import botocore.model
 
-from ...errors import AwsError, SerializationException, UnknownOperationException
+from ...errors import AwsError, SerializationException, UnknownOperationException, ValidationException
 from .. import shapes
 from ..wire import WireRequest, WireResponse
 from . import Protocol
@@ -67,6 +68,34 @@ def json_object(body: bytes) -> dict:
         document = json.loads(body)
     except ValueError as exc:
         raise SerializationException(f"The request body is not valid JSON: {exc}.") from None
+    except RecursionError:  # arrays or objects nested deeper than the decoder goes
+        raise SerializationException("The request body nests JSON arrays or objects too deeply to be read.") from None
     if not isinstance(document, dict):
         raise SerializationException("The request body must be a JSON object.")
+    if _SURROGATE_ESCAPE.search(body) is not None:
+        _refuse_lone_surrogates(document)
     return document
+
+
+# A "\ud800".."\udfff" escape: half of a UTF-16 pair (json.loads joins whole pairs into one
+# character, and leaves a lone half in the string, which no database can store as text).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _refuse_lone_surrogates(document: dict) -> None:
+    pending: list = [document]
+    while pending:  # iteratively: the document may nest as deep as json.loads went
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValidationException(
+                    "The request body holds an unpaired UTF-16 surrogate escape (\\ud800-\\udfff), which is not a "
+                    "Unicode character; send text as valid Unicode."
+                ) from None
