@@ -463,3 +463,18 @@ def test_malformed_xml_is_malformed_xml(charter, bucket):
     added = sign_request("POST", url, headers, body, ADMIN_KEY, ADMIN_SECRET, REGION, "s3")
     answer = httpx.post(url, content=body, headers={**headers, **added})
     assert answer.status_code == 400 and b"<Code>MalformedXML</Code>" in answer.content
+
+
+def test_presigned_urls_as_boto3_makes_them_by_default(s3, bucket):
+    # Without signature_version="s3v4", botocore presigns S3 URLs with SigV2 (AWSAccessKeyId/Signature/Expires).
+    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "v2/ü.txt"}, ExpiresIn=300)
+    assert "AWSAccessKeyId=" in put_url
+    assert httpx.put(put_url, content=b"sigv2 upload").status_code == 200
+    get_url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "v2/ü.txt"}, ExpiresIn=300)
+    answer = httpx.get(get_url)
+    assert answer.status_code == 200 and answer.content == b"sigv2 upload"
+    refused = httpx.get(get_url.replace("Expires=", "Expires=1"))
+    assert refused.status_code == 403 and b"<Code>SignatureDoesNotMatch</Code>" in refused.content
+    expired = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "v2/ü.txt"}, ExpiresIn=-10)
+    answer = httpx.get(expired)
+    assert answer.status_code == 403 and b"<Code>AccessDenied</Code>" in answer.content and b"expired" in answer.content

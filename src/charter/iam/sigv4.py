@@ -50,6 +50,7 @@ from typing import Callable, Iterable, Mapping
 from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 
 from ..errors import IncompleteSignature, InvalidSignature, MissingAuthenticationToken, UnrecognizedClient
+from . import sigv2
 
 __all__ = [
     "ALGORITHM",
@@ -585,6 +586,8 @@ def verify_request(
         auth = _from_header(authorization, hdrs, service, expected_region)
     elif query_auth is not None:
         auth = _from_query(query_auth, service, expected_region)
+    elif service in (None, "s3") and sigv2.is_presigned(query_string):
+        return sigv2.verify_presigned(method, raw_path, query_string, hdrs, lookup_secret, now=now)
     else:
         raise MissingAuthenticationToken()
 
@@ -754,6 +757,6 @@ def scope_service(authorization: str | None, query_string: str) -> str | None:
                 credential = unquote(pair[len("X-Amz-Credential="):])
                 break
     if not credential:
-        return None
+        return "s3" if not authorization and sigv2.is_presigned(query_string) else None
     parts = credential.split("/")
     return parts[3] if len(parts) == 5 else None
