@@ -478,3 +478,14 @@ def test_presigned_urls_as_boto3_makes_them_by_default(s3, bucket):
     expired = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "v2/ü.txt"}, ExpiresIn=-10)
     answer = httpx.get(expired)
     assert answer.status_code == 403 and b"<Code>AccessDenied</Code>" in answer.content and b"expired" in answer.content
+
+
+def test_a_refused_large_upload_leaves_the_connection_usable(s3, bucket):
+    # Refused before its body is read: the server drops what it can and closes the connection when more is left,
+    # so the client's next request is not read from the rest of the refused body.
+    with pytest.raises(s3.exceptions.NoSuchBucket):
+        s3.put_object(Bucket="no-such-bucket-for-this", Key="big", Body=b"z" * (12 * 1024 * 1024))
+    with pytest.raises(ClientError) as bad:
+        s3.put_object(Bucket=bucket, Key="big", Body=b"z" * (3 * 1024 * 1024), ContentMD5="AAAAAAAAAAAAAAAAAAAAAA==")
+    assert code_of(bad.value) == "BadDigest"
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
