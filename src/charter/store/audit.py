@@ -55,6 +55,11 @@ def _values(event: AuditEvent) -> dict:
     values["time"] = event.time or time.time()
     if values["user_agent"]:
         values["user_agent"] = values["user_agent"][:512]
+    for name, value in values.items():
+        # A message may echo what the caller sent: a NUL (which PostgreSQL text refuses) or a
+        # lone surrogate (which no driver encodes) would fail the row, and with it its batch.
+        if isinstance(value, str) and ("\x00" in value or not value.isascii()):
+            values[name] = value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
     return values
 
 
