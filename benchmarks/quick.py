@@ -164,6 +164,32 @@ def deepar_rows(result: dict, bench: Benchmark) -> list[Row]:
     return rows
 
 
+def s3_rows(result: dict, bench: Benchmark) -> list[Row]:
+    rows = []
+    charter, moto = result.get("Charter") or {}, result.get("moto")
+    note = "" if moto is not None else _not_installed("moto", "pip install -e '.[test]'")
+    for size in result["sizes"]:
+        for op in ("put", "get"):
+            ours, theirs = (charter.get(size) or {}).get(op) or {}, ((moto or {}).get(size) or {}).get(op) or {}
+            unit, key = ("req/s", "req_per_s") if size.endswith("KiB") else ("MiB/s", "mib_per_s")
+            problem = f"Charter: {ours['errors']} failed request(s)" if ours.get("errors") else ""
+            rows.append(Row(bench.name, f"{op.upper()} {size}", unit, ours.get(key), theirs.get(key), "moto",
+                            _ratio(ours.get(key), theirs.get(key)), "; ".join(x for x in (note, problem) if x)))
+    ours, theirs = charter.get("listing") or {}, (moto or {}).get("listing") or {}
+    rows.append(Row(bench.name, f"ListObjectsV2 walk, {result['list_keys']:,} keys", "s", ours.get("walk_s"),
+                    theirs.get("walk_s"), "moto", _ratio(theirs.get("walk_s"), ours.get("walk_s")), note))
+    return rows
+
+
+def fuzz_rows(result: dict, bench: Benchmark) -> list[Row]:
+    found = len(result["failures"]) + len(result["audit_gaps"]) + len(result["unreadable"])
+    note = "no failures" if not found and result["server_up"] else (
+        f"Charter: {len(result['failures'])} distinct failure(s), {len(result['audit_gaps'])} audit gap(s), "
+        f"{len(result['unreadable'])} unreadable, server {'up' if result['server_up'] else 'DOWN'}")
+    rate = result["requests"] / result["seconds"] if result["seconds"] else None
+    return [Row(bench.name, f"{result['requests']:,} generated requests", "req/s", rate, None, "(none)", None, note)]
+
+
 def _clarify_without(missing: set[str]) -> list[str] | None:
     if missing >= {"smclarify", "shap"}:
         return None  # nothing left to measure against
@@ -179,6 +205,10 @@ BENCHMARKS = [
               [("moto", "moto")], _charter_only),
     Benchmark("registry", "registry.py", ["--groups", "20", "--versions", "10", "--requests-scale", "0.1"], api_rows,
               [("moto", "moto")], _charter_only),
+    Benchmark("s3", "s3.py", ["--quick", "--sizes", "1KiB,1MiB,64MiB", "--list-keys", "2000"], s3_rows,
+              [("moto", "moto")], _charter_only),
+    # No peer: the fuzzer's figure is the failures it finds (none, to pass).
+    Benchmark("fuzz", "fuzz.py", ["--minutes", "0.5", "--seed", "1"], fuzz_rows),
     Benchmark("clarify", "clarify.py", ["--quick"], clarify_rows,
               [("smclarify", "smclarify"), ("shap", "shap")], _clarify_without),
     Benchmark("explain", "explain.py", ["--rows", "200", "--train-rows", "5000", "--shap-rows", "50"], explain_rows,

@@ -112,3 +112,29 @@ def test_every_benchmark_script_is_in_the_quick_run(quick):
     # moto_seeded.py is registry.py's helper, not a benchmark of its own.
     scripts = {p.name for p in (ROOT / "benchmarks").glob("*.py")} - {"quick.py", "moto_seeded.py"}
     assert {b.script for b in quick.BENCHMARKS} == scripts
+
+
+def test_s3_rows_give_rates_by_size_and_the_listing(quick):
+    s3 = bench(quick, "s3")
+    result = {"sizes": ["1KiB", "64MiB"], "list_keys": 2000,
+              "Charter": {"1KiB": {"put": {"req_per_s": 300.0, "errors": 0}, "get": {"req_per_s": 400.0, "errors": 2}},
+                          "64MiB": {"put": {"mib_per_s": 200.0}, "get": {"mib_per_s": 500.0}},
+                          "listing": {"walk_s": 0.5}},
+              "moto": {"1KiB": {"put": {"req_per_s": 150.0}, "get": {"req_per_s": 100.0}},
+                       "64MiB": {"put": {"mib_per_s": 100.0}, "get": {"mib_per_s": 250.0}},
+                       "listing": {"walk_s": 2.0}}}
+    rows = quick.s3_rows(result, s3)
+    assert [(r.task, r.unit, r.ratio) for r in rows] == [
+        ("PUT 1KiB", "req/s", 2.0), ("GET 1KiB", "req/s", 4.0), ("PUT 64MiB", "MiB/s", 2.0),
+        ("GET 64MiB", "MiB/s", 2.0), ("ListObjectsV2 walk, 2,000 keys", "s", 4.0)]
+    assert rows[1].note == "Charter: 2 failed request(s)"
+    del result["moto"]
+    assert all(r.ratio is None and r.note.startswith("moto not installed") for r in quick.s3_rows(result, s3))
+
+
+def test_a_fuzz_failure_fails_the_quick_run(quick):
+    clean = {"requests": 900, "seconds": 30.0, "failures": [], "audit_gaps": [], "unreadable": [], "server_up": True}
+    [row] = quick.fuzz_rows(clean, bench(quick, "fuzz"))
+    assert row.charter == pytest.approx(30.0) and row.note == "no failures"
+    write(quick, "fuzz", {**clean, "failures": [{"signature": "s3 PutObject wire: 500", "count": 1, "first": "..."}]})
+    assert quick.main(["--table-only", "--only", "fuzz"]) == 1
