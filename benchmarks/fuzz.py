@@ -55,7 +55,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "tests"))
 import api as harness  # noqa: E402  (benchmarks/api.py: starting and stopping servers)
-from fuzzing.oracle import audit_gaps, unreadable_resources  # noqa: E402
+from fuzzing.oracle import all_codes, audit_gaps, unreadable_resources  # noqa: E402
 from fuzzing.requests import Keys, discover  # noqa: E402
 from fuzzing.run import Failure, Tally, cases, run  # noqa: E402
 
@@ -98,8 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     died = None
     try:
         strategy = cases(targets, server.endpoint, keys)
+        codes = all_codes(discover(None))  # a request signed for a face not chosen is that face's to answer
         while time.monotonic() < deadline:
-            run(targets, server.endpoint, keys, examples=args.batch, seed_value=seed + batches, tally=tally, strategy=strategy)
+            run(targets, server.endpoint, keys, examples=args.batch, seed_value=seed + batches, tally=tally, strategy=strategy,
+                codes=codes)
             batches += 1
             if server.process.poll() is not None:
                 died = f"the server exited with status {server.process.returncode}:\n{server.log_tail()}"

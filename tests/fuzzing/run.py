@@ -64,10 +64,15 @@ def cases(targets: list[Target], endpoint: str, keys: Keys, kind: str = "any") -
 
 
 def run(targets: list[Target], endpoint: str, keys: Keys, *, examples: int, seed_value: int, kind: str = "any",
-        tally: Tally | None = None, strategy: st.SearchStrategy[Case] | None = None) -> Tally:
-    """Send ``examples`` drawn cases to ``endpoint``; the tally of their answers."""
+        tally: Tally | None = None, strategy: st.SearchStrategy[Case] | None = None,
+        codes: frozenset[str] | None = None) -> Tally:
+    """Send ``examples`` drawn cases to ``endpoint``; the tally of their answers.
+
+    ``codes``: the error codes of every face the server has (default: of ``targets``), for a
+    request signed for another face than the one drawn.
+    """
     tally = tally if tally is not None else Tally()
-    codes = all_codes(targets)
+    codes = codes if codes is not None else all_codes(targets)
     strategy = strategy if strategy is not None else cases(targets, endpoint, keys, kind)
 
     @seed(seed_value)

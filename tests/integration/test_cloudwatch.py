@@ -313,6 +313,8 @@ def test_describe_alarms_pages_by_name(cw):
     assert cw.describe_alarms(AlarmNamePrefix=prefix, AlarmTypes=["CompositeAlarm"])["MetricAlarms"] == []
     with pytest.raises(cw.exceptions.InvalidNextToken):
         cw.describe_alarms(NextToken="forged")
+    with pytest.raises(cw.exceptions.InvalidNextToken):
+        cw.describe_alarms(NextToken="ünïcode.ünïcode")
     with pytest.raises(botocore.exceptions.ClientError) as raised:
         cw.describe_alarms(AlarmNames=[f"{prefix}0"], AlarmNamePrefix=prefix)
     assert code_of(raised) == "InvalidParameterCombination"
@@ -329,6 +331,8 @@ def test_put_metric_alarm_bad_paths(cw, loose):
         (dict(base, ExtendedStatistic="p90"), "InvalidParameterCombination"),
         ({k: v for k, v in base.items() if k != "Statistic"}, "MissingParameter"),
         ({k: v for k, v in base.items() if k != "Threshold"}, "MissingParameter"),
+        ({k: v for k, v in base.items() if k != "ComparisonOperator"}, "MissingParameter"),
+        ({k: v for k, v in base.items() if k != "EvaluationPeriods"}, "MissingParameter"),
         (dict(base, ComparisonOperator="LessThanLowerOrGreaterThanUpperThreshold"), "InvalidParameterValue"),
         (dict(base, EvaluationPeriods=2000), "ValidationError"),
     ]

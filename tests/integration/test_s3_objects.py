@@ -125,7 +125,8 @@ def test_put_get_head_keep_metadata_and_headers(s3, bucket):
 
 
 def test_keys_a_file_system_could_not_hold(s3, bucket):
-    keys = ["a", "a/b", "a/b/", "dots/./x/../y", "dbl//slash", "spaces and + plus", "ünï/cødé", "k" * 1024]
+    keys = ["a", "a/b", "a/b/", "dots/./x/../y", "dbl//slash", "spaces and + plus", "ünï/cødé", "k" * 1024,
+            "line\nbreak", "tab\tand\rreturn"]
     for key in keys:
         s3.put_object(Bucket=bucket, Key=key, Body=key.encode())
     for key in keys:
@@ -489,3 +490,21 @@ def test_a_refused_large_upload_leaves_the_connection_usable(s3, bucket):
         s3.put_object(Bucket=bucket, Key="big", Body=b"z" * (3 * 1024 * 1024), ContentMD5="AAAAAAAAAAAAAAAAAAAAAA==")
     assert code_of(bad.value) == "BadDigest"
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+
+def test_an_upload_is_on_record_when_it_is_answered(charter, s3, bucket):
+    """The object's row and its audit row commit together: no wait for a batch."""
+    from sqlalchemy import create_engine, select
+
+    from charter.store.schema import audit_events
+
+    answer = s3.put_object(Bucket=bucket, Key="audited", Body=b"x" * 1000)
+    request_id = answer["ResponseMetadata"]["RequestId"]
+    engine = create_engine(charter.env["CHARTER_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(select(audit_events).where(audit_events.c.request_id == request_id)).one()
+    finally:
+        engine.dispose()
+    assert (row.operation, row.outcome, row.status_code) == ("PutObject", "Success", 200)
+    assert row.resource_arn == f"arn:aws:s3:::{bucket}/audited"

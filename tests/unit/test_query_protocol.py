@@ -154,6 +154,23 @@ def test_errors_read_back_as_the_modelled_code_and_message():
         assert parsed["ResponseMetadata"]["RequestId"] == "req-2"
 
 
+def test_control_characters_echoed_back_still_parse_as_xml():
+    """XML 1.0 cannot carry U+0000-U+001F (but tab, newline, return), not even as references."""
+    model = service_model("iam")
+    protocol = QueryProtocol(model)
+    parser = botocore.parsers.QueryParser()
+    bad = "role\x00with\x1bcontrol\tchars\ud800"
+    answer = protocol.error(ValidationException(f"1 validation error: {bad!s} is not a valid name"), "req-3")
+    parsed = parser.parse({"body": answer.body, "headers": answer.headers, "status_code": 400}, None)
+    assert parsed["Error"]["Message"] == "1 validation error: role\ufffdwith\ufffdcontrol\tchars\ufffd is not a valid name"
+    operation = model.operation_model("GetRole")
+    role = {"Role": {"Path": "/", "RoleName": "r", "RoleId": "AROA1234567890123456", "Arn": "arn:aws:iam::1:role/r",
+                     "CreateDate": datetime(2026, 1, 1, tzinfo=timezone.utc), "Description": "a\x07b"}}
+    answer = protocol.respond(operation, role, "req-4")
+    parsed = parser.parse({"body": answer.body, "headers": answer.headers, "status_code": 200}, operation.output_shape)
+    assert parsed["Role"]["Description"] == "a\ufffdb"
+
+
 def test_a_missing_or_unknown_action_is_refused_naming_it():
     protocol = QueryProtocol(service_model("iam"))
     with pytest.raises(UnknownOperationException) as missing:

@@ -16,10 +16,13 @@ them all:
 
 S3 request bodies are streamed to the face as they arrive and S3 answers
 stream back, so an object of any size passes in bounded memory; every other
-service's body is read whole.
+service's body is read whole, up to :data:`MAX_BODY` bytes: a longer one is
+refused with 413 ``RequestEntityTooLarge`` in the face's own protocol (and
+audited) before more of it is read.
 
-One catch-all route takes every method, so no request ever gets Starlette's own
-plain-text 404 or 405.  The faces speak ``WireRequest``/``WireResponse``; this
+No route table: the router's default endpoint takes every method and every
+path (one that holds a newline, ``%0A``, in an S3 key included), so no request
+ever gets Starlette's own plain-text 404 or 405.  The faces speak ``WireRequest``/``WireResponse``; this
 module is the only one that sees ASGI.  The HTTP server (uvicorn) writes the
 ``Date`` header of every response, so a face's own ``date`` is dropped here.
 """
@@ -27,6 +30,7 @@ module is the only one that sees ASGI.  The HTTP server (uvicorn) writes the
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import logging
 import pkgutil
@@ -36,15 +40,14 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
 
 from .. import runtime
-from ..errors import InternalFailure
+from ..errors import ClientError, InternalFailure
 from ..iam import sigv4
 from ..instance import Instance
 from . import faces as faces_package
 from . import landing, rest_json
-from .access import Access
+from .access import Access, new_event, record_failure
 from .faces import Face
 from .gateway import Gateway
 from .sagemaker_runtime import SageMakerRuntime
@@ -58,6 +61,18 @@ _SERVER_HEADERS = frozenset({"date", "server"})
 
 #: Signing names whose request bodies are streamed rather than read whole.
 _STREAMED = frozenset({"s3"})
+
+#: The largest body read whole (every face but S3's).  AWS's own request limits are
+#: smaller (1 MiB for PutLogEvents and PutMetricData, 6 MiB for InvokeEndpoint);
+#: this bound only keeps one request from holding the server's memory.
+MAX_BODY = 16 << 20
+#: How much of a streamed body one pull from a worker thread gathers.
+_GATHER = 1 << 20
+
+
+class RequestEntityTooLarge(ClientError):
+    code = "RequestEntityTooLarge"
+    status = 413
 
 
 def load_faces(access: Access) -> dict[str, Face]:
@@ -109,7 +124,10 @@ class _Wire:
         if service in _STREAMED and service in self.faces:
             wire = _wire_request(request, path, query, b"", _stream(request))
         else:
-            wire = _wire_request(request, path, query, await request.body())
+            body = await _bounded_body(request)
+            wire = _wire_request(request, path, query, body or b"")
+            if body is None:
+                return _starlette(await run_in_threadpool(self._too_large, service, wire))
 
         if service == "sagemaker" or service is None:
             if path == "/" and wire.method == "POST" and self.gateway.protocol_of(wire) is not None:
@@ -125,6 +143,21 @@ class _Wire:
         else:
             answer = await run_in_threadpool(self.unknown.handle, wire)
         return _starlette(answer)
+
+    def _too_large(self, service: str | None, wire: WireRequest) -> WireResponse:
+        """413 in the protocol of the face the request is addressed to; its signature cannot be checked."""
+        face = self.faces.get(service) if service not in (None, "sagemaker") else self.gateway
+        error = RequestEntityTooLarge(
+            f"The request body is larger than this server reads for one request ({MAX_BODY:,} bytes); "
+            "send the data in smaller requests."
+        )
+        event = new_event(wire, "(unknown)")
+        record_failure(event, error)
+        self.access.audit(event)
+        if face is None:
+            return rest_json.error_response(error, event.request_id)
+        protocol = face.protocol_of(wire) or face.protocols[0]
+        return protocol.error(face.spell(error), event.request_id)
 
     def _landing(self, request: Request) -> Response:
         endpoint = f"{request.url.scheme}://{request.headers.get('host') or request.url.netloc}"
@@ -147,18 +180,36 @@ def _wire_request(request: Request, path: str, query: str, body: bytes, stream: 
     )
 
 
+async def _bounded_body(request: Request) -> bytes | None:
+    """The whole body, or None once it is known to pass :data:`MAX_BODY`."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _stream(request: Request) -> BodyStream:
     """The request body as a :class:`BodyStream` a worker thread pulls from the event loop."""
     chunks = request.stream().__aiter__()
 
     async def next_chunk() -> bytes:
-        while True:
+        # The HTTP server hands the body over in pieces of about 64 KiB; a worker thread's
+        # trip to the event loop costs more than copying, so one trip gathers up to 1 MiB.
+        gathered, size = [], 0
+        while size < _GATHER:
             try:
                 chunk = await chunks.__anext__()
             except StopAsyncIteration:
-                return b""
-            if chunk:
-                return chunk
+                break
+            gathered.append(chunk)
+            size += len(chunk)
+        return b"".join(gathered)
 
     def pull() -> bytes:
         return anyio.from_thread.run(next_chunk)
@@ -182,6 +233,10 @@ def create_app(instance: Instance) -> Starlette:
         workers = [factory(instance) for factory in runtime.load_all().values()]
         for worker in workers:
             worker.start()
+        # What start-up built (botocore's service models above all) lives as long as the
+        # server: kept out of the collector's full passes, which would otherwise walk it
+        # again and again and stall requests for tens of milliseconds each time.
+        gc.freeze()
         try:
             yield
         finally:
@@ -189,7 +244,8 @@ def create_app(instance: Instance) -> Starlette:
                 worker.stop()
             wire.access.close()  # the last buffered audit rows
 
-    app = Starlette(routes=[Route("/{path:path}", wire)], lifespan=lifespan)
+    app = Starlette(routes=[], lifespan=lifespan)
+    app.router.default = wire  # every path: a route's pattern would not match one holding a newline
     app.state.instance = instance
     app.state.gateway = wire.gateway
     app.state.faces = wire.faces

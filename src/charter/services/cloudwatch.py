@@ -428,6 +428,9 @@ def put_metric_alarm(call: Call, params: dict) -> dict:
         raise MissingParameter("The parameter Statistic or ExtendedStatistic is required.")
     if extended and percentile_of(extended) is None:
         raise InvalidParameterValue(f"The value {extended} for parameter ExtendedStatistic is invalid: percentiles are p0 to p100.")
+    for key in ("ComparisonOperator", "EvaluationPeriods"):  # required of a metric alarm, not by the model
+        if params.get(key) is None:
+            raise MissingParameter(f"The parameter {key} is required.")
     comparison = params["ComparisonOperator"]
     if comparison not in COMPARISONS:
         raise InvalidParameterValue(f"The comparison operator {comparison} needs an anomaly detection band, which this Charter server does not support.")

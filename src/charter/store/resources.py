@@ -235,6 +235,8 @@ class TokenCodec:
         return f"{body}.{mac}"
 
     def decode(self, token: str) -> dict:
+        if not token.isascii():  # every token this codec writes is base64url and hex
+            raise ValidationException("The NextToken is invalid: it was not issued by this server or has been altered.")
         body, _, mac = token.rpartition(".")
         expected = hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()[:32]
         if not body or not hmac.compare_digest(mac, expected):

@@ -42,9 +42,10 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 from decimal import Decimal
+import re
 from typing import Any
 from urllib.parse import parse_qsl
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _escape
 
 import botocore.model
 
@@ -54,6 +55,15 @@ from ..wire import WireRequest, WireResponse
 from . import Protocol
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+# Characters XML 1.0 cannot carry at all, not even as references: a value echoed
+# back (a message naming bad input, a stored description) holds U+FFFD in their
+# place, so that every client's XML parser can read the answer.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def escape(text: str) -> str:
+    return _escape(_NOT_XML.sub("\ufffd", text))
 
 
 class MissingAction(UnknownOperationException):
