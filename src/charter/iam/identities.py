@@ -194,14 +194,18 @@ def lookup_key(
         from . import sessions  # temporary credentials (STS AssumeRole)
 
         return sessions.lookup(conn, keyring, access_key_id, session_token, clock)
-    row = conn.execute(
-        select(access_keys.c.secret_ciphertext, principals)
-        .join(principals, principals.c.arn == access_keys.c.principal_arn)
-        .where(access_keys.c.access_key_id == access_key_id, access_keys.c.status == "Active")
-    ).first()
+    row = conn.execute(_ACTIVE_KEY, {"access_key_id": access_key_id}).first()
     if row is None:
         return None
     return keyring.decrypt(row.secret_ciphertext), _principal(row)
+
+
+# Built once: every signed request runs it.
+_ACTIVE_KEY = (
+    select(access_keys.c.secret_ciphertext, principals)
+    .join(principals, principals.c.arn == access_keys.c.principal_arn)
+    .where(access_keys.c.access_key_id == bindparam("access_key_id"), access_keys.c.status == "Active")
+)
 
 
 def list_access_keys(conn: Connection, principal: Principal) -> list[dict]:

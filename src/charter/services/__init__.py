@@ -47,6 +47,10 @@ class Call:
     instance: Any = None
     #: The caller's access key id (STS answers it; the audit log records it).
     access_key_id: str | None = None
+    #: For a streamed write (which commits on its own): writes the call's audit row in the
+    #: connection given, so a handler whose store commits in one transaction commits its
+    #: record with it.  Not called, the face writes the row after the handler returns.
+    audit: Callable[[Connection], None] | None = None
 
     def arn(self, resource_type: str, resource_id: str) -> str:
         return arns.sagemaker_arn(self.region, self.account, resource_type, resource_id)

@@ -450,6 +450,7 @@ def put_object(call: Call, params: dict) -> dict:
         headers=_std_headers(params),
         content_md5=params.get("ContentMD5"),
         checksum=checksum,
+        on_commit=call.audit,
     )
     return _checksum_out(info.checksum, {"ETag": info.etag, "Size": info.size})
 
@@ -461,6 +462,14 @@ def get_object(call: Call, params: dict) -> dict:
     if params.get("PartNumber") is not None:
         raise s3.NotImplemented("GetObject with partNumber is not implemented by this Charter server; use a Range.",
                                 Header="partNumber")
+    if params.get("Range") is None:  # the whole object: one look-up, the conditions checked on what opened
+        info, chunks = store.open_object(params["Bucket"], params["Key"])
+        try:
+            _conditions(info, params)
+        except Exception:
+            chunks.close()
+            raise
+        return {**_object_fields(info, params), "Body": chunks}
     info = store.head_object(params["Bucket"], params["Key"])
     _conditions(info, params)
     wanted = byte_range(params.get("Range"), info.size)

@@ -12,11 +12,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+import threading
 import uuid
 
 from sqlalchemy import Connection, insert, select
 
 from .schema import deliveries, events, subscriptions
+
+
+# Whether this thread's last transaction queued a delivery (so the webhook workers are worth waking).
+_queued = threading.local()
+
+
+def take_queued() -> bool:
+    """True once after an :func:`emit` in this thread queued a delivery for some subscription."""
+    queued = getattr(_queued, "value", False)
+    _queued.value = False
+    return queued
 
 
 def emit(
@@ -62,6 +74,7 @@ def emit(
                     event_id=event_row, subscription_id=sub_id, status="Pending", attempts=0, next_attempt_at=now
                 )
             )
+            _queued.value = True
     return envelope
 
 

@@ -32,7 +32,7 @@ from ...instance import Instance
 from ...model import service_model
 from ...runtime import webhooks
 from ...services import Call, Operation, load_all
-from ...store import audit
+from ...store import audit, events
 from ..access import Access, Caller, identify, new_event, record_failure
 from ..protocols import Protocol
 from ..wire import BodyStream, WireRequest, WireResponse
@@ -124,14 +124,18 @@ class Face:
             unknown = error
         if op is None or op.streams:
             # Nothing to run, or a handler that opens its own transactions: the caller is
-            # looked up on its own, and a streamed upload holds no database lock while it arrives.
-            self._authenticate(request, protocol, event, caller)
-            if unknown is not None:
-                raise unknown
-            params = protocol.parse(request, op_model)
-            if op is None:
-                raise self._not_implemented(op_model.name)
-            return self._stream(request, protocol, op_model, op, params, event, caller)
+            # looked up and authorized in one read transaction, and a streamed upload holds
+            # no database lock while it arrives.
+            with self.instance.transaction(write=False) as conn:
+                verified = self._authenticate(request, protocol, event, caller, conn)
+                if unknown is not None:
+                    raise unknown
+                params = protocol.parse(request, op_model)
+                if op is None:
+                    raise self._not_implemented(op_model.name)
+                call, action, resource = self._call(request, op, params, event, caller, verified, None)
+                self._authorize(conn, caller.principal, op, action, resource, params, verified.region, request.source_ip)
+            return self._stream(protocol, op_model, op, call, params, event, caller)
         # One transaction for the whole call: the key, the policies, the handler and, for a
         # write, its audit row.
         with self.instance.transaction(write=op.writes) as conn:
@@ -147,7 +151,8 @@ class Face:
                 audit.record(conn, event)
                 caller.audited = True
         if op.writes:
-            webhooks.notify()  # events the change emitted go out now, not at the next poll
+            if events.take_queued():
+                webhooks.notify()  # deliveries the change queued go out now, not at the next poll
         return response
 
     def _authenticate(self, request, protocol, event, caller, conn=None):
@@ -178,18 +183,22 @@ class Face:
         )
         return call, action, resource
 
-    def _stream(self, request, protocol, op_model, op: Operation, params: dict, event, caller: Caller) -> WireResponse:
+    def _stream(self, protocol, op_model, op: Operation, call: Call, params: dict, event, caller: Caller) -> WireResponse:
         """A handler that reads the body as it arrives and commits on its own (``streams=True``)."""
-        verified = caller.verified
-        call, action, resource = self._call(request, op, params, event, caller, verified, None)
-        with self.instance.transaction(write=False) as conn:
-            self._authorize(conn, caller.principal, op, action, resource, params, verified.region, request.source_ip)
+        if op.writes:
+            def audit_in(conn) -> None:  # the store's own transaction carries the row
+                audit.record(conn, event)
+                caller.audited = True
+
+            call.audit = audit_in
         result = op.handler(call, params)
         event.resource_arn = _created_arn(op.name, op_model.output_shape, result) or event.resource_arn
         if op.writes:
-            self.access.audit_now(event)  # durable before the answer goes out
-            caller.audited = True
-            webhooks.notify()
+            if not caller.audited:
+                self.access.audit_now(event)  # durable before the answer goes out
+                caller.audited = True
+            if events.take_queued():
+                webhooks.notify()
         return protocol.respond(op_model, result, event.request_id)
 
     def _not_implemented(self, name: str) -> AwsError:

@@ -121,6 +121,9 @@ class RestXmlProtocol(Protocol):
     def __init__(self, model: botocore.model.ServiceModel):
         super().__init__(model)
         self.routes = [_route(model.operation_model(name)) for name in model.operation_names]
+        self.by_method: dict[str, list[tuple[int, _Route]]] = {}
+        for order, route in enumerate(self.routes):
+            self.by_method.setdefault(route.operation.http.get("method"), []).append((order, route))
         namespace = model.metadata.get("xmlNamespace")
         self.namespace = namespace.get("uri") if isinstance(namespace, dict) else namespace
 
@@ -140,12 +143,18 @@ class RestXmlProtocol(Protocol):
         return route.operation
 
     def _match(self, request: WireRequest) -> tuple[_Route, list[str]]:
+        cached = getattr(_current, "match", None)
+        if cached is not None and cached[0] is request:  # operation() matched it; parse() asks again
+            return cached[1]
+        matched = self._find(request)
+        _current.match = (request, matched)
+        return matched
+
+    def _find(self, request: WireRequest) -> tuple[_Route, list[str]]:
         path = self.path_of(request)
         query = _query(request.query_string)
         best: tuple[tuple, _Route, list[str]] | None = None
-        for order, route in enumerate(self.routes):
-            if route.operation.http.get("method") != request.method:
-                continue
+        for order, route in self.by_method.get(request.method, ()):
             found = route.path.match(path)
             if found is None:
                 continue

@@ -228,7 +228,7 @@ class ExternalObjectStore(ObjectStore):
         )
 
     def put_object(self, bucket, key, body, *, content_type=None, metadata=None, headers=None, content_md5=None,
-                   checksum=None) -> ObjectInfo:
+                   checksum=None, on_commit=None) -> ObjectInfo:  # no transaction here: on_commit is not called
         key_bytes(key)
         digest = Digest(checksum, content_md5)
         self._need_bucket(bucket)

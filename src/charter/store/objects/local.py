@@ -26,9 +26,10 @@ import secrets
 import time
 import uuid
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from types import SimpleNamespace
+from typing import BinaryIO, Callable, Iterator
 
-from sqlalchemy import Engine, and_, delete, insert, or_, select
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import db
@@ -77,6 +78,27 @@ TEMP_GRACE_SECONDS = 60.0
 STORE_DIR = ".charter-objects"  # a bucket name cannot start with '.', so no bucket folder of the old layout clashes
 
 
+# The statements of every object read and write, built once: SQLAlchemy then reuses their
+# compiled form without constructing and hashing a new statement per request.
+_BUCKET = select(s3_buckets).where(s3_buckets.c.name == bindparam("name"))
+_BUCKET_EXISTS = select(s3_buckets.c.name).where(s3_buckets.c.name == bindparam("name"))
+_OBJECT = select(s3_objects).where(s3_objects.c.bucket == bindparam("bucket"), s3_objects.c.key == bindparam("key"))
+_OBJECT_ID_FOR_UPDATE = (
+    select(s3_objects.c.id)
+    .where(s3_objects.c.bucket == bindparam("bucket"), s3_objects.c.key == bindparam("key"))
+    .with_for_update()
+)
+_DROP_SEGMENTS = delete(s3_segments).where(s3_segments.c.object_id == bindparam("id")).returning(s3_segments.c.blob)
+_DROP_OBJECT = delete(s3_objects).where(s3_objects.c.id == bindparam("id"))
+_INSERT_OBJECT = insert(s3_objects).returning(s3_objects.c.id)
+_INSERT_SEGMENT = insert(s3_segments)
+_SEGMENTS = (
+    select(s3_segments.c.blob, s3_segments.c.size)
+    .where(s3_segments.c.object_id == bindparam("id"))
+    .order_by(s3_segments.c.seq)
+)
+
+
 def _quote(md5_hex: str) -> str:
     return f'"{md5_hex}"'
 
@@ -91,7 +113,7 @@ class _BlobWriter:
     def __init__(self, blobs: "Blobs", *, link_from: Path | None = None):
         self.id = uuid.uuid4().hex
         self.path = blobs.path(self.id)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        blobs.folder(self.path.parent)
         self.temp = self.path.with_name(self.id + ".tmp")
         if link_from is not None:
             os.link(link_from, self.temp)  # FileNotFoundError when the source went away meanwhile
@@ -142,9 +164,16 @@ class Blobs:
 
     def __init__(self, root: Path):
         self.root = root / STORE_DIR / "blobs"
+        self._made: set[Path] = set()
 
     def path(self, blob_id: str) -> Path:
         return self.root / blob_id[:2] / blob_id
+
+    def folder(self, path: Path) -> None:
+        """Make a blob folder once per process (there are 256; none is ever removed)."""
+        if path not in self._made:
+            path.mkdir(parents=True, exist_ok=True)
+            self._made.add(path)
 
     def writer(self, **kwargs) -> _BlobWriter:
         return _BlobWriter(self, **kwargs)
@@ -228,37 +257,34 @@ class LocalObjectStore(ObjectStore):
 
     @staticmethod
     def _need_bucket(conn, name: str) -> None:
-        if conn.execute(select(s3_buckets.c.name).where(s3_buckets.c.name == name)).first() is None:
+        if conn.execute(_BUCKET_EXISTS, {"name": name}).first() is None:
             raise NoSuchBucket(BucketName=name)
 
     @staticmethod
     def _drop_object(conn, bucket: str, key: bytes) -> list[str]:
         """Delete the object row at (bucket, key); returns the blobs it named."""
-        row = conn.execute(
-            select(s3_objects.c.id).where(s3_objects.c.bucket == bucket, s3_objects.c.key == key).with_for_update()
-        ).first()
+        row = conn.execute(_OBJECT_ID_FOR_UPDATE, {"bucket": bucket, "key": key}).first()
         if row is None:
             return []
-        blobs = [b for (b,) in conn.execute(select(s3_segments.c.blob).where(s3_segments.c.object_id == row.id))]
-        conn.execute(delete(s3_segments).where(s3_segments.c.object_id == row.id))
-        conn.execute(delete(s3_objects).where(s3_objects.c.id == row.id))
+        blobs = [b for (b,) in conn.execute(_DROP_SEGMENTS, {"id": row.id})]
+        conn.execute(_DROP_OBJECT, {"id": row.id})
         return blobs
 
-    def _replace(self, bucket: str, key: bytes, values: dict, segments: list[tuple[str, int]]) -> tuple[ObjectInfo, list[str]]:
+    def _replace(self, bucket: str, key: bytes, values: dict, segments: list[tuple[str, int]],
+                 on_commit: Callable[[Connection], None] | None = None) -> tuple[ObjectInfo, list[str]]:
         """Make (bucket, key) the object ``values`` over ``segments``; returns it and the blobs it replaced."""
 
         def work(conn):
             self._need_bucket(conn, bucket)
             old = self._drop_object(conn, bucket, key)
-            object_id = conn.execute(
-                insert(s3_objects).values(bucket=bucket, key=key, **values).returning(s3_objects.c.id)
-            ).scalar_one()
+            object_id = conn.execute(_INSERT_OBJECT, {"bucket": bucket, "key": key, **values}).scalar_one()
             conn.execute(
-                insert(s3_segments),
+                _INSERT_SEGMENT,
                 [{"object_id": object_id, "seq": i, "blob": b, "size": s} for i, (b, s) in enumerate(segments)],
             )
-            row = conn.execute(select(s3_objects).where(s3_objects.c.id == object_id)).one()
-            return _info(row), old
+            if on_commit is not None:
+                on_commit(conn)
+            return _info(SimpleNamespace(id=object_id, bucket=bucket, key=key, **values)), old
 
         return self._commit(work)
 
@@ -290,7 +316,7 @@ class LocalObjectStore(ObjectStore):
 
     def head_bucket(self, name: str) -> Bucket:
         with self._read() as conn:
-            row = conn.execute(select(s3_buckets).where(s3_buckets.c.name == name)).first()
+            row = conn.execute(_BUCKET, {"name": name}).first()
         if row is None:
             raise NoSuchBucket(BucketName=name)
         return _bucket(row)
@@ -329,10 +355,14 @@ class LocalObjectStore(ObjectStore):
         headers: dict | None = None,
         content_md5: str | None = None,
         checksum: Checksum | None = None,
+        on_commit: Callable[[Connection], None] | None = None,
     ) -> ObjectInfo:
+        """Store ``body`` at (bucket, key); ``on_commit(conn)`` runs in the transaction that names it."""
         raw = key_bytes(key)
         digest = Digest(checksum, content_md5)
-        self.head_bucket(bucket)  # refuse before reading a body that has nowhere to go
+        length = getattr(body, "length", None)
+        if length is None or length > CHUNK:
+            self.head_bucket(bucket)  # refuse before reading a body that has nowhere to go
         with self.blobs.writer() as writer:
             _spool(writer, read_chunks(body), digest)
             result = digest.result
@@ -348,13 +378,13 @@ class LocalObjectStore(ObjectStore):
                 checksum_type=FULL_OBJECT if result else None,
                 parts_count=None,
             )
-            info, old = self._replace(bucket, raw, values, [(writer.id, digest.size)])
+            info, old = self._replace(bucket, raw, values, [(writer.id, digest.size)], on_commit)
             writer.keep()
         self.blobs.unlink(old)
         return info
 
     def _row(self, conn, bucket: str, key: bytes):
-        row = conn.execute(select(s3_objects).where(s3_objects.c.bucket == bucket, s3_objects.c.key == key)).first()
+        row = conn.execute(_OBJECT, {"bucket": bucket, "key": key}).first()
         if row is None:
             self._need_bucket(conn, bucket)
             raise NoSuchKey(Key=key.decode("utf-8"), BucketName=bucket)
@@ -366,8 +396,7 @@ class LocalObjectStore(ObjectStore):
             return _info(self._row(conn, bucket, raw))
 
     def _segments(self, conn, object_id: int) -> list[tuple[str, int]]:
-        query = select(s3_segments.c.blob, s3_segments.c.size).where(s3_segments.c.object_id == object_id)
-        return [(b, s) for b, s in conn.execute(query.order_by(s3_segments.c.seq))]
+        return [(b, s) for b, s in conn.execute(_SEGMENTS, {"id": object_id})]
 
     def _open(self, bucket: str, key: bytes):
         """The object's row, its segments and open files of (at least) its first segments."""
