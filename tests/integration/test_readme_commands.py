@@ -36,7 +36,7 @@ def cli_blocks() -> list[str]:
     found = []
     for body in blocks("sh"):
         lines = [line for line in body.splitlines() if line.strip() and not line.startswith("#")]
-        if lines and all(line.startswith(("export AWS_", "aws ")) for line in lines):
+        if lines and all(line.startswith(("export AWS_", "export SAGEMAKER_", "aws ")) for line in lines):
             found.append(body)
     return found
 
@@ -72,6 +72,7 @@ def aws_cli() -> str:
 def newcomer(tmp_path_factory, database_url_factory):
     """A checkout-like directory whose .charter the server created on its first start."""
     workdir = tmp_path_factory.mktemp("checkout")
+    shutil.copy(README, workdir / "README.md")  # what the README's commands upload, as in a checkout
     started = server_process.start(workdir / ".charter", database_url_factory())
     yield workdir, started
     started.stop()
