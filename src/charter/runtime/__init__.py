@@ -9,7 +9,9 @@ process left off (ARCHITECTURE.md rule 6).
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
+import threading
 from typing import TYPE_CHECKING, Callable, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,6 +35,51 @@ def background(name: str):
         return factory
 
     return register
+
+
+class Periodic:
+    """A worker that calls :meth:`run_once` in a thread of its own, every ``interval`` seconds.
+
+    The first call comes ``first`` seconds after :meth:`start` (default: one
+    interval); a call that raises is logged and tried again after at most a minute.
+    """
+
+    name = "periodic"
+
+    def __init__(self, instance: "Instance", *, interval: float, first: float | None = None):
+        self.instance = instance
+        self.interval = interval
+        self.first = interval if first is None else first
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._log = logging.getLogger(f"charter.{self.name}")
+
+    def run_once(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"charter-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self._thread = None
+
+    def _run(self) -> None:
+        pause = self.first
+        while not self._stop.wait(pause):
+            try:
+                self.run_once()
+                pause = self.interval
+            except Exception:  # the database may be briefly away; try again soon
+                self._log.exception("%s failed; retrying", self.name)
+                pause = min(self.interval, 60.0)
 
 
 def load_all() -> dict[str, Callable[["Instance"], Worker]]:

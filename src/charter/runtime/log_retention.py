@@ -10,12 +10,11 @@ once without harm (each deletes what is expired when it looks).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import TYPE_CHECKING
 
 from ..store import logs as store
-from . import background
+from . import Periodic, background
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..instance import Instance
@@ -27,27 +26,11 @@ FIRST_SWEEP_SECONDS = 5.0
 
 
 @background("log-retention")
-class RetentionSweeper:
+class RetentionSweeper(Periodic):
+    name = "log-retention"
+
     def __init__(self, instance: "Instance", *, interval: float = SWEEP_SECONDS, first: float = FIRST_SWEEP_SECONDS):
-        self.instance = instance
-        self.interval = interval
-        self.first = first
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="charter-log-retention", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        self._stop.set()
-        self._thread.join(timeout=30)
-        self._thread = None
+        super().__init__(instance, interval=interval, first=first)
 
     def sweep_once(self, now: float | None = None) -> int:
         """Delete every expired event now; how many were deleted."""
@@ -55,14 +38,7 @@ class RetentionSweeper:
         with self.instance.transaction() as conn:
             return store.sweep_expired(conn, at)
 
-    def _run(self) -> None:
-        pause = self.first
-        while not self._stop.wait(pause):
-            try:
-                removed = self.sweep_once()
-                if removed:
-                    log.info("log retention: deleted %d expired events", removed)
-                pause = self.interval
-            except Exception:  # the database may be briefly away; try again soon
-                log.exception("log retention: the sweep failed; retrying")
-                pause = min(self.interval, 60.0)
+    def run_once(self) -> None:
+        removed = self.sweep_once()
+        if removed:
+            log.info("log retention: deleted %d expired events", removed)
