@@ -740,3 +740,37 @@ def test_validation_is_fast_enough_for_every_request():
     for _ in range(500):
         parse_input(operation, body)
     assert (time.perf_counter() - started) / 500 < 0.002
+
+
+# --------------------------------------------------------------------------- NUL characters
+
+
+def test_a_nul_in_any_text_member_is_a_validation_error_not_a_database_failure():
+    # PostgreSQL text cannot hold U+0000; the validator turns it away on every database alike,
+    # for a top-level member and a member of a list element, naming where it was.
+    message = validation_message(
+        "AddTags",
+        {"ResourceArn": "arn:aws:sagemaker:us-east-1:123456789012:model/a\x00b", "Tags": [{"Key": "k\x00", "Value": "v"}]},
+    )
+    assert message.startswith("3 validation errors detected: ")  # the tag key's own pattern refuses it too
+    assert "Value 'arn:aws:sagemaker:us-east-1:123456789012:model/a\\u0000b' at 'resourceArn' failed to satisfy constraint: Member must not contain NUL characters (U+0000)" in message
+    assert "'tags.1.member.key' failed to satisfy constraint: Member must not contain NUL characters" in message
+    for service, operation, body in [
+        ("iam", "GetPolicyVersion", {"PolicyArn": "arn:aws:iam::123456789012:policy/a\x00", "VersionId": "v1"}),
+        ("cloudwatch", "DeleteAlarms", {"AlarmNames": ["a\x00"]}),
+        ("logs", "CreateLogGroup", {"logGroupName": "g\x00"}),
+    ]:
+        with pytest.raises(ValidationException, match="NUL characters"):
+            parse_input(service_model(service).operation_model(operation), body)
+
+
+def test_s3_keys_prefixes_and_markers_hold_a_nul_because_they_are_stored_as_bytes():
+    import charter.api.faces.s3  # noqa: F401  (the S3 face names the shapes it holds as bytes)
+
+    s3 = service_model("s3")
+    params = parse_input(s3.operation_model("GetObject"), {"Bucket": "b", "Key": "a\x00b"})
+    assert params["Key"] == "a\x00b"
+    params = parse_input(s3.operation_model("ListObjectsV2"), {"Bucket": "b", "Prefix": "\x00", "StartAfter": "\x00x"})
+    assert params["Prefix"] == "\x00"
+    with pytest.raises(ValidationException, match="NUL characters"):  # an upload id is text
+        parse_input(s3.operation_model("AbortMultipartUpload"), {"Bucket": "b", "Key": "k", "UploadId": "u\x00"})

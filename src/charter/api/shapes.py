@@ -187,12 +187,22 @@ def _length_violations(size: int, lo: Any, hi: Any) -> list[str]:
     return []
 
 
+#: String shapes whose values Charter keeps as bytes, not as database text, so a NUL
+#: character is theirs to hold (S3's keys and the prefixes and markers compared with them;
+#: the S3 face names them).  Every other string is text, which PostgreSQL cannot hold with
+#: a NUL in it: such a value is a validation error on every database alike.
+HELD_AS_BYTES: dict[str, frozenset[str]] = {}  # botocore service name -> string shape names
+
+_NO_NUL = "Member must not contain NUL characters (U+0000)"
+
+
 class _String(_Node):
-    __slots__ = ("lo", "hi", "regex", "pattern_msg", "enum", "enum_msg")
+    __slots__ = ("lo", "hi", "regex", "pattern_msg", "enum", "enum_msg", "text")
 
     def __init__(self, shape):
         super().__init__(shape)
         md = shape.metadata
+        self.text = True  # cleared by _build_input for the shapes of HELD_AS_BYTES
         self.lo, self.hi, self.constraints = _length_constraints(md)
         pattern = md.get("pattern")
         self.regex = compile_pattern(pattern) if pattern else None
@@ -217,6 +227,10 @@ class _String(_Node):
             violations.append(self.enum_msg)
         if violations:
             self._report(value, path, errors, flag, violations)
+        if self.text and "\x00" in value:
+            # Not one of AWS's modelled constraints, so reported on its own, even for an element.
+            shown = "Value at" if self.sensitive else "Value '" + value.replace("\x00", "\\u0000") + "' at"
+            errors.append(f"{shown} '{path}' failed to satisfy constraint: {_NO_NUL}")
         return value
 
 
@@ -471,7 +485,7 @@ def _registry(table: weakref.WeakKeyDictionary, shape: botocore.model.Shape) -> 
         return None
 
 
-def _input_node(shape: botocore.model.Shape) -> _Node:
+def _input_node(shape: botocore.model.Shape, held: frozenset[str] = frozenset()) -> _Node:
     registry = _registry(_input_nodes, shape)
     cache = registry if registry is not None else _unbound_input
     key = shape.name if registry is not None else id(shape)
@@ -482,7 +496,7 @@ def _input_node(shape: botocore.model.Shape) -> _Node:
         node = cache.get(key)
         if node is None:
             pending: dict[str, _Node] = {}
-            node = _build_input(shape, registry or {}, pending)
+            node = _build_input(shape, registry or {}, pending, held)
             if registry is not None:
                 registry.update(pending)
             else:
@@ -490,7 +504,9 @@ def _input_node(shape: botocore.model.Shape) -> _Node:
     return node
 
 
-def _build_input(shape: botocore.model.Shape, done: dict[str, _Node], pending: dict[str, _Node]) -> _Node:
+def _build_input(
+    shape: botocore.model.Shape, done: dict[str, _Node], pending: dict[str, _Node], held: frozenset[str] = frozenset()
+) -> _Node:
     name = shape.name
     if name in done:
         return done[name]
@@ -506,23 +522,25 @@ def _build_input(shape: botocore.model.Shape, done: dict[str, _Node], pending: d
         pending[name] = node  # registered first: shapes may be recursive
         required = set(shape.required_members)
         node.members = [
-            (member_name, _lower_camel(member_name), _build_input(member, done, pending), member_name in required)
+            (member_name, _lower_camel(member_name), _build_input(member, done, pending, held), member_name in required)
             for member_name, member in shape.members.items()
         ]
         return node
     if type_name == "list":
         node = _List(shape)
         pending[name] = node
-        node.member = _build_input(shape.member, done, pending)
+        node.member = _build_input(shape.member, done, pending, held)
         return node
     if type_name == "map":
         node = _Map(shape)
         pending[name] = node
-        node.key = _build_input(shape.key, done, pending)
-        node.value = _build_input(shape.value, done, pending)
+        node.key = _build_input(shape.key, done, pending, held)
+        node.value = _build_input(shape.value, done, pending, held)
         return node
     cls = _SIMPLE_NODES.get(type_name, _Document)
     node = cls(shape)
+    if name in held and isinstance(node, _String):
+        node.text = False
     pending[name] = node
     return node
 
@@ -545,7 +563,8 @@ def parse_input(operation: botocore.model.OperationModel, body: dict) -> dict:
         return {}
     errors: list[str] = []
     try:
-        params = _input_node(shape).parse(body, "", errors, None)
+        held = HELD_AS_BYTES.get(operation.service_model.service_name, frozenset())
+        params = _input_node(shape, held).parse(body, "", errors, None)
     except RecursionError:  # a recursive shape (SearchExpression) nested deeper than the stack goes
         raise SerializationException("Cannot deserialize the request body: it is nested too deeply.") from None
     if errors:

@@ -26,6 +26,7 @@ import botocore.model
 
 from ...errors import AwsError
 from ...settings import Settings
+from .. import shapes
 from ..protocols import aws_chunked
 from ..protocols.rest_xml import RestXmlProtocol, _document
 from ..wire import BodyStream, WireRequest, WireResponse
@@ -138,6 +139,10 @@ def _not_implemented(name: str) -> AwsError:
         f"The S3 operation {name} is not implemented by this Charter server.", code="NotImplemented", status=501
     )
 
+
+# Keys are stored as their UTF-8 bytes, so any character S3 allows, NUL too, is kept; the
+# prefixes, delimiters and markers are compared with them, never stored as text.
+shapes.HELD_AS_BYTES["s3"] = frozenset({"ObjectKey", "Prefix", "Delimiter", "StartAfter", "KeyMarker", "Marker", "CopySource"})
 
 SPEC = FaceSpec(
     service="s3",
