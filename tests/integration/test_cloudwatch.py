@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 import subprocess
-import sys
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -25,6 +21,7 @@ import botocore.session
 import pytest
 from botocore.config import Config
 
+import aws_cli
 from conftest import ADMIN_KEY, ADMIN_SECRET, REGION
 
 UTC = timezone.utc
@@ -399,15 +396,7 @@ def test_the_same_requests_in_the_query_protocol(charter, models, other):
 
 
 def _aws(charter, *args: str) -> subprocess.CompletedProcess:
-    found = Path(sys.executable).parent / "aws"
-    aws = str(found) if found.exists() else shutil.which("aws")
-    if aws is None:
-        pytest.skip("the AWS CLI is not installed (pip install -e '.[test]' installs awscli)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    # The session server is started with its admin keys given, so it writes no credentials file.
-    env.update(AWS_ENDPOINT_URL=charter.endpoint, AWS_ACCESS_KEY_ID=ADMIN_KEY, AWS_SECRET_ACCESS_KEY=ADMIN_SECRET,
-               AWS_DEFAULT_REGION=REGION, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-    return subprocess.run([aws, *args], env=env, capture_output=True, text=True, timeout=120)
+    return aws_cli.run(charter.endpoint, *args, check=False)
 
 
 def test_the_aws_cli_puts_and_reads_statistics(charter):

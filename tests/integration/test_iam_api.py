@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 
 import boto3
@@ -15,6 +12,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from charter.iam.passwords import verify_password
+import aws_cli
 from conftest import ADMIN_KEY, ADMIN_SECRET, REGION
 
 ACCOUNT = "123456789012"
@@ -247,19 +245,6 @@ def test_operations_charter_does_not_answer_are_invalid_actions(iam):
 def test_the_aws_cli_lists_roles(charter, iam):
     name = unique("cli")
     iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": charter.endpoint,
-        "AWS_ACCESS_KEY_ID": ADMIN_KEY,
-        "AWS_SECRET_ACCESS_KEY": ADMIN_SECRET,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "awscli", "iam", "list-roles", "--output", "json"],
-        env=env, capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
+    result = aws_cli.run(charter.endpoint, "iam", "list-roles", "--output", "json")
     roles = {role["RoleName"]: role for role in json.loads(result.stdout)["Roles"]}
     assert roles[name]["AssumeRolePolicyDocument"] == TRUST

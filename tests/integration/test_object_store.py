@@ -19,7 +19,6 @@ import sys
 import textwrap
 import uuid
 import zlib
-from pathlib import Path
 
 import boto3
 import pytest

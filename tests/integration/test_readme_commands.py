@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+import aws_cli
 import server_process
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -60,14 +61,6 @@ def assert_prints(output: str, wanted: list[str]) -> None:
         position = lines.index(text, position) + 1
 
 
-def aws_cli() -> str:
-    beside = Path(sys.executable).parent / "aws"  # the test extras install awscli into the venv
-    found = str(beside) if beside.exists() else shutil.which("aws")
-    if found is None:
-        pytest.skip("the AWS CLI is not installed (pip install -e '.[test]' installs awscli)")
-    return found
-
-
 @pytest.fixture(scope="module")
 def newcomer(tmp_path_factory, database_url_factory):
     """A checkout-like directory whose .charter the server created on its first start."""
@@ -79,7 +72,7 @@ def newcomer(tmp_path_factory, database_url_factory):
 
 
 def _shell_env(started, workdir: Path) -> dict:
-    cli_dir = str(Path(aws_cli()).parent)
+    cli_dir = str(Path(aws_cli.executable()).parent)
     env = server_process.clean_env(PWD=str(workdir))
     env["PATH"] = cli_dir + ":" + env.get("PATH", "")
     return env  # no endpoint, region or keys: the exported profile must supply them

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import subprocess
 import uuid
 import zlib
@@ -20,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from charter.iam.sigv4 import sign_request
 from conftest import ADMIN_KEY, ADMIN_SECRET, REGION
-from test_readme_commands import aws_cli
+import aws_cli
 from test_s3_objects import PART, code_of, s3_client
 
 MIB = 1024 * 1024
@@ -69,13 +68,7 @@ def test_upload_file_and_download_file(s3, bucket, tmp_path, size):
 
 
 def _aws(charter, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ENDPOINT_URL=charter.endpoint, AWS_ACCESS_KEY_ID=ADMIN_KEY, AWS_SECRET_ACCESS_KEY=ADMIN_SECRET,
-               AWS_DEFAULT_REGION=REGION, AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
-    result = subprocess.run([aws_cli(), *args], env=env, capture_output=True, text=True, timeout=180)
-    if check and result.returncode != 0:
-        raise AssertionError(f"aws {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
+    return aws_cli.run(charter.endpoint, *args, check=check)
 
 
 def test_aws_s3_cp_sync_ls_rm(charter, s3, bucket, tmp_path):

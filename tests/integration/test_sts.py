@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +18,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+import aws_cli
 from conftest import ADMIN_KEY, ADMIN_SECRET, REGION
 
 ACCOUNT = "123456789012"
@@ -300,20 +298,7 @@ def test_an_unsigned_query_request_is_refused(charter):
 
 
 def test_the_aws_cli_gets_the_caller_identity(charter):
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": charter.endpoint,
-        "AWS_ACCESS_KEY_ID": ADMIN_KEY,
-        "AWS_SECRET_ACCESS_KEY": ADMIN_SECRET,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "awscli", "sts", "get-caller-identity", "--output", "json"],
-        env=env, capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
+    result = aws_cli.run(charter.endpoint, "sts", "get-caller-identity", "--output", "json")
     assert json.loads(result.stdout)["Arn"] == ADMIN_ARN
 
 

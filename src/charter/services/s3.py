@@ -291,6 +291,15 @@ def _copy_source_range(header: str | None) -> tuple[int | None, int | None]:
     return int(found.group(1)), int(found.group(2))
 
 
+def _copy_source(call: Call, store, params: dict):
+    """The copy's source: its bucket, key and head, once the caller may read it and its conditions hold."""
+    src_bucket, src_key = parse_copy_source(params["CopySource"])
+    _require(call, "s3:GetObject", object_arn(src_bucket, src_key))
+    source = store.head_object(src_bucket, src_key)
+    _copy_conditions(source, params)
+    return src_bucket, src_key, source
+
+
 def _copy_conditions(info, params: dict) -> None:
     check_conditions(
         info,
@@ -549,10 +558,7 @@ def delete_objects(call: Call, params: dict) -> dict:
 @operation("CopyObject", service="s3", action="s3:PutObject", resource=_object, streams=True)
 def copy_object(call: Call, params: dict) -> dict:
     store = _store(call)
-    src_bucket, src_key = parse_copy_source(params["CopySource"])
-    _require(call, "s3:GetObject", object_arn(src_bucket, src_key))
-    source = store.head_object(src_bucket, src_key)
-    _copy_conditions(source, params)
+    src_bucket, src_key, source = _copy_source(call, store, params)
     directive = params.get("MetadataDirective") or "COPY"
     if directive not in ("COPY", "REPLACE"):
         raise s3.InvalidArgument("Unknown metadata directive.", ArgumentName="x-amz-metadata-directive",
@@ -707,10 +713,7 @@ def upload_part(call: Call, params: dict) -> dict:
 @operation("UploadPartCopy", service="s3", action="s3:PutObject", resource=_object, streams=True)
 def upload_part_copy(call: Call, params: dict) -> dict:
     store = _store(call)
-    src_bucket, src_key = parse_copy_source(params["CopySource"])
-    _require(call, "s3:GetObject", object_arn(src_bucket, src_key))
-    source = store.head_object(src_bucket, src_key)
-    _copy_conditions(source, params)
+    src_bucket, src_key, source = _copy_source(call, store, params)
     start, end = _copy_source_range(params.get("CopySourceRange"))
     if end is not None and end >= source.size:
         raise s3.InvalidArgument(
