@@ -22,6 +22,7 @@ from charter.api.gateway import Gateway, WireRequest
 from charter.iam import sigv4
 from charter.instance import Instance
 from charter.runtime.card_exports import MAX_ATTEMPTS, CardExportWorker
+from charter.runtime.engine import Outcome
 from charter.services.iam_admin import create_user
 from charter.store import artifacts
 from charter.store import resources as store
@@ -404,7 +405,7 @@ def test_a_crashed_worker_is_taken_over_when_its_lease_runs_out(lab, lab_card):
     assert successor.run_once()
     assert lab.status(arn)["Status"] == "Completed"
 
-    crashed._finish(claimed, "Failed", "late answer from the dead worker")  # ignored: the job moved on
+    crashed._finish(claimed.job_arn, Outcome("Failed", "late answer from the dead worker"))  # ignored: the job moved on
     assert lab.status(arn)["Status"] == "Completed"
 
 

@@ -23,6 +23,7 @@ import time
 from .. import arns
 from ..errors import ConflictException, ResourceNotFound, ValidationException
 from ..runtime import card_exports as runner
+from ..runtime import engine
 from ..store import artifacts
 from ..store import resources as store
 from . import Call, operation
@@ -115,7 +116,7 @@ def describe_model_card_export_job(call: Call, params: dict) -> dict:
     job = store.get(call.conn, arn) if (parsed.account, parsed.region) == (call.account, call.region) else None
     if job is None or job.resource_type != TYPE:
         raise ResourceNotFound(f"Model card export job {arn} does not exist.")
-    return {k: v for k, v in job.document.items() if k != runner.LEASE_KEY}
+    return engine.public(job.document)
 
 
 @operation("ListModelCardExportJobs", writes=False)
