@@ -180,42 +180,9 @@ def _stream_position(token: str) -> tuple[str, tuple[int, int]]:
 
 
 def _logs(name: str, **options):
-    """Register a Logs handler whose every input string is first checked to be storable text."""
-
-    def register(func):
-        def handler(call: Call, params: dict) -> dict:
-            _check_strings(params, name)
-            return func(call, params)
-
-        handler.__name__ = handler.__qualname__ = func.__name__
-        handler.__doc__ = func.__doc__
-        operation(name, service=SERVICE, **options)(handler)
-        return func
-
-    return register
-
-
-def _check_strings(value, where: str) -> None:
-    if isinstance(value, str):
-        _storable(value, f"input of {where}")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_strings(key, where)
-            _check_strings(item, f"{where}.{key}" if isinstance(key, str) else where)
-    elif isinstance(value, list):
-        for item in value:
-            _check_strings(item, where)
-
-
-def _storable(value: str, what: str) -> str:
-    """``value``, if the database can hold it as text: valid Unicode without NUL characters."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidParameter(f"The {what} is not valid UTF-8 (it holds an unpaired surrogate).") from None
-    if "\x00" in value:
-        raise InvalidParameter(f"The {what} holds a NUL character, which CloudWatch Logs text cannot.")
-    return value
+    """Register a Logs handler.  Its input strings are storable text already: the validator
+    refuses NUL characters in every text member and the JSON protocol lone surrogates."""
+    return operation(name, service=SERVICE, **options)
 
 
 # --- groups ---------------------------------------------------------------------
