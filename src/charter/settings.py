@@ -58,6 +58,15 @@ class Settings:
     webhook_timeout_seconds: float = 10.0
     # Model card export jobs: how long a claimed job is held before another worker runs it again.
     card_export_lease_seconds: float = 120.0
+    # Training and processing jobs: how long a job's claim is held without renewal (a job whose
+    # server died is taken over after this), and how often a running job's log and state are followed.
+    job_lease_seconds: float = 30.0
+    job_poll_seconds: float = 0.5
+    # LocalExecutor's capacity: the CPUs and memory jobs may reserve (default: this machine's).
+    local_cpus: int | None = None
+    local_memory_mib: int | None = None
+    # RayExecutor: the address of a Ray cluster to run jobs on (ray://host:10001 or host:6379).
+    ray_address: str | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -94,6 +103,11 @@ class Settings:
             card_export_lease_seconds=_positive(
                 "CHARTER_CARD_EXPORT_LEASE_SECONDS", default("card_export_lease_seconds")
             ),
+            job_lease_seconds=_positive("CHARTER_JOB_LEASE_SECONDS", default("job_lease_seconds")),
+            job_poll_seconds=_positive("CHARTER_JOB_POLL_SECONDS", default("job_poll_seconds")),
+            local_cpus=_positive("CHARTER_LOCAL_CPUS", 0) or None,
+            local_memory_mib=_positive("CHARTER_LOCAL_MEMORY_MIB", 0) or None,
+            ray_address=_env("CHARTER_RAY_ADDRESS"),
         )
         return replace(settings, **overrides) if overrides else settings
 

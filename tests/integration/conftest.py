@@ -66,8 +66,8 @@ class CharterServer:
         return self.client(keys["AccessKeyId"], keys["SecretAccessKey"])
 
 
-def start_server(home: Path, database_url: str) -> CharterServer:
-    port = free_port()
+def start_server(home: Path, database_url: str, extra_env: dict | None = None, port: int | None = None) -> CharterServer:
+    port = port or free_port()
     env = {
         **os.environ,
         "CHARTER_HOME": str(home),
@@ -75,10 +75,11 @@ def start_server(home: Path, database_url: str) -> CharterServer:
         "CHARTER_PORT": str(port),
         "CHARTER_ROOT_ACCESS_KEY_ID": ADMIN_KEY,
         "CHARTER_ROOT_SECRET_ACCESS_KEY": ADMIN_SECRET,
+        **(extra_env or {}),
     }
     log_path = home / "server.log"
     home.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "w")
+    log = open(log_path, "a")
     process = subprocess.Popen(
         [sys.executable, "-m", "charter.cli.main", "server", "--log-level", "warning"],
         env=env,

@@ -104,8 +104,10 @@ def _reads_environment(path: Path) -> bool:
 
 # Where reading the environment is right: Charter's own settings; the CLI's client,
 # which reads the caller's AWS environment as boto3 does; the built-ins, whose
-# environment is the container contract (SAGEMAKER_*, the monitor's variables).
-ENVIRONMENT_READERS = ("charter.settings", "charter.cli.client", "charter.builtins")
+# environment is the container contract (SAGEMAKER_*, the monitor's variables); the few
+# variables a job's process inherits to run at all (PATH, the locale), in one module.
+ENVIRONMENT_READERS = ("charter.settings", "charter.cli.client", "charter.builtins",
+                       "charter.runtime.executors.inherited")
 
 
 def test_only_settings_reads_charters_configuration_from_the_environment():

@@ -91,6 +91,11 @@ class BuiltinImage:
         module = self.load()
         return [c for c in COMMANDS if callable(getattr(module, c, None))]
 
+    def metric_definitions(self) -> list[dict]:
+        """The ``MetricDefinitions`` SageMaker applies to this algorithm's log (its module's
+        ``METRIC_DEFINITIONS``: ``[{"Name": ..., "Regex": ...}]``), empty for images without any."""
+        return [dict(d) for d in getattr(self.load(), "METRIC_DEFINITIONS", ())]
+
 
 _IMAGES: dict[str, BuiltinImage] = {}
 
@@ -207,4 +212,22 @@ register(
     "charter.builtins.forecasting_deepar",
     "SageMaker DeepAR forecasting: train on JSON Lines/Parquet series (test metrics in the log), serve forecasts",
     ("forecasting-deepar",),
+)
+register(
+    "xgboost",
+    "charter.builtins.xgboost",
+    "SageMaker XGBoost: the built-in algorithm (CSV, libsvm, Parquet), or script mode when given an entry point",
+    ("sagemaker-xgboost",),
+)
+register(
+    "sklearn",
+    "charter.builtins.frameworks.sklearn",
+    "SageMaker scikit-learn framework image: script-mode training, and the Python that processing scripts run on",
+    ("sagemaker-scikit-learn",),
+)
+register(
+    "pytorch",
+    "charter.builtins.frameworks.pytorch",
+    "SageMaker PyTorch framework image: script-mode training (torch.distributed across hosts)",
+    ("pytorch-training",),
 )

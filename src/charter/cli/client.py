@@ -64,6 +64,11 @@ def _has_profile(path: Path, profile: str) -> bool:
 
 def sagemaker_client(endpoint_url: str | None = None, profile: str | None = None, region: str | None = None):
     """A boto3 ``sagemaker`` client for the Charter server (see the module docstring for defaults)."""
+    return aws_client("sagemaker", endpoint_url, profile, region)
+
+
+def aws_client(service: str, endpoint_url: str | None = None, profile: str | None = None, region: str | None = None):
+    """A boto3 client of ``service`` (``sagemaker``, ``logs``, ...) for the Charter server, set up alike."""
     import boto3
     import botocore.session
     from botocore.config import Config
@@ -94,7 +99,7 @@ def sagemaker_client(endpoint_url: str | None = None, profile: str | None = None
             )
         keys = {"aws_access_key_id": root_key, "aws_secret_access_key": root_secret}
     return session.client(
-        "sagemaker",
+        service,
         endpoint_url=endpoint_url or default_endpoint(),
         region_name=region or session.region_name or os.environ.get("CHARTER_REGION") or "us-east-1",
         config=Config(retries={"max_attempts": 2, "mode": "standard"}),
@@ -140,10 +145,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def connect(endpoint_url: str | None, profile: str | None, region: str | None):
-    """``sagemaker_client(...)``, or a CLI error saying what to set."""
+def connect(endpoint_url: str | None, profile: str | None, region: str | None, service: str = "sagemaker"):
+    """A client of ``service`` (``aws_client(...)``), or a CLI error saying what to set."""
     try:
-        return sagemaker_client(endpoint_url, profile, region)
+        return aws_client(service, endpoint_url, profile, region)
     except ClientSetupError as exc:
         fail(str(exc))
 

@@ -40,6 +40,7 @@ for _module, _name in (
     ("clarify", "clarify"),
     ("container", "container"),
     ("forecast", "forecast"),
+    ("jobs", "jobs"),
 ):
     try:
         app.add_typer(importlib.import_module(f"charter.cli.{_module}").app, name=_name)

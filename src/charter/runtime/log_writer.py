@@ -93,13 +93,10 @@ class LogWriter:
         message = message.rstrip("\r\n") if message.endswith(("\n", "\r")) else message
         if not message:
             return
-        # What a program prints may not be text the database holds: NULs and unpaired
-        # surrogates become U+FFFD and "?" rather than failing the whole batch.
-        message = message.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
         when = int(self._clock() * 1000) if timestamp is None else int(timestamp)
         full = False
         with self._lock:
-            for piece in _pieces(message):
+            for piece in clean(message):
                 self._pending.append((when, piece))
                 self._pending_bytes += store.utf8_size(piece) + EVENT_OVERHEAD
             if self._oldest is None:
@@ -123,7 +120,7 @@ class LogWriter:
                 return
             pending.sort(key=lambda event: event[0])  # stable: equal times keep their order
             try:
-                for batch in _batches(pending):
+                for batch in batches(pending):
                     self._write_batch(batch)
                     pending = pending[len(batch):]
             except Exception:
@@ -151,21 +148,8 @@ class LogWriter:
     # --- inside ------------------------------------------------------------
 
     def _write_batch(self, batch: list[tuple[int, str]]) -> None:
-        now = int(self._clock() * 1000)
         with self.instance.transaction() as conn:
-            group = store.get_group(conn, self.account, self.region, self.group)
-            if group is None:
-                try:
-                    group = store.create_group(conn, self.account, self.region, self.group, now=now)
-                except store.ResourceAlreadyExists:  # created meanwhile by another writer
-                    group = store.require_group(conn, self.account, self.region, self.group)
-            stream = store.get_stream(conn, group, self.stream)
-            if stream is None:
-                try:
-                    stream = store.create_stream(conn, group, self.stream, now=now)
-                except store.ResourceAlreadyExists:
-                    stream = store.require_stream(conn, group, self.stream)
-            store.append_events(conn, group, stream, batch, now=now)
+            append(conn, self.account, self.region, self.group, self.stream, batch, now=int(self._clock() * 1000))
 
     def _ensure_timer(self) -> None:
         if self._timer is not None and self._timer.is_alive():
@@ -210,6 +194,36 @@ class LogWriterHandler(logging.Handler):
             super().close()
 
 
+def append(conn, account: str, region: str, group_name: str, stream_name: str,
+           events: list[tuple[int, str]], *, now: int | None = None) -> None:
+    """Store ``events`` (timestamp ms, message) in a stream, in ``conn``'s transaction, creating the
+    group and the stream on first use.  Long messages are split into events PutLogEvents allows;
+    the caller keeps each call within one batch's limits (:func:`batches`)."""
+    now = int(time.time() * 1000) if now is None else now
+    group = store.get_group(conn, account, region, group_name)
+    if group is None:
+        try:
+            group = store.create_group(conn, account, region, group_name, now=now)
+        except store.ResourceAlreadyExists:  # created meanwhile by another writer
+            group = store.require_group(conn, account, region, group_name)
+    stream = store.get_stream(conn, group, stream_name)
+    if stream is None:
+        try:
+            stream = store.create_stream(conn, group, stream_name, now=now)
+        except store.ResourceAlreadyExists:
+            stream = store.require_stream(conn, group, stream_name)
+    store.append_events(conn, group, stream, events, now=now)
+
+
+def clean(message: str) -> list[str]:
+    """One line as the events it is stored as: text the database holds, split where it is too long.
+
+    What a program prints may not be text the database holds: NULs and unpaired
+    surrogates become U+FFFD and "?" rather than failing the whole batch.
+    """
+    return _pieces(message.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8"))
+
+
 def _pieces(message: str) -> list[str]:
     """``message`` cut into events of at most MAX_EVENT_BYTES of UTF-8, at character boundaries."""
     if store.utf8_size(message) <= MAX_EVENT_BYTES:
@@ -227,7 +241,7 @@ def _pieces(message: str) -> list[str]:
     return pieces
 
 
-def _batches(events: list[tuple[int, str]]):
+def batches(events: list[tuple[int, str]]):
     """Consecutive runs of ``events`` within PutLogEvents' count, size and 24-hour limits."""
     batch: list[tuple[int, str]] = []
     size = 0

@@ -24,6 +24,7 @@ import io
 import mimetypes
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -289,3 +290,87 @@ def local_path(instance: "Instance", uri: str) -> Path:
         Path(temp).unlink(missing_ok=True)
         raise
     return target
+
+
+# --- whole trees, streamed: what the job engine stages in and out -------------------
+
+
+@dataclass(frozen=True)
+class Listed:
+    uri: str  # the object's own URI
+    key: str  # its key (file:// : its path)
+    size: int
+
+
+def list_prefix(instance: "Instance", uri: str) -> list[Listed]:
+    """Every object whose key starts with ``uri``'s key (S3's prefix match, not a folder's), sorted by key.
+
+    A ``file://`` URI lists the file it names, or every file under the folder it names.
+    """
+    location = parse(uri)
+    if location.scheme == "file":
+        path = Path(location.path)
+        if path.is_file():
+            return [Listed(uri, str(path), path.stat().st_size)]
+        if not path.is_dir():
+            return []
+        found = sorted(p for p in path.rglob("*") if p.is_file())
+        return [Listed(f"file://{p}", str(p), p.stat().st_size) for p in found]
+    store = _store(instance)
+    listed: list[Listed] = []
+    after = ""
+    try:
+        while True:
+            page = store.list_objects(location.bucket, prefix=location.key, start_after=after, max_keys=1000)
+            for info in page.contents:
+                listed.append(Listed(f"s3://{location.bucket}/{info.key}", info.key, info.size))
+            if not page.is_truncated or not page.contents:
+                return listed
+            after = page.contents[-1].key
+    except NoSuchBucket:
+        raise ArtifactNotFound(f"The bucket of {uri} does not exist.") from None
+    except S3Error as error:
+        raise ArtifactError(f"Cannot list {uri}: {error.message}") from None
+
+
+def download(instance: "Instance", uri: str, target: Path) -> int:
+    """Copy the object at ``uri`` to the file ``target`` (its folders made), streamed; the bytes copied."""
+    location = _object(uri)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if location.scheme == "file":
+        try:
+            shutil.copyfile(location.path, target)
+        except FileNotFoundError:
+            raise ArtifactNotFound(f"No artifact is stored at {uri}.") from None
+        return target.stat().st_size
+    try:
+        _info, chunks = _store(instance).open_object(location.bucket, location.key)
+        size = 0
+        with open(target, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                size += len(chunk)
+        return size
+    except (NoSuchKey, NoSuchBucket):
+        raise ArtifactNotFound(f"No artifact is stored at {uri}.") from None
+    except S3Error as error:
+        raise ArtifactError(f"Cannot read from bucket {location.bucket}: {error.message} ({uri})") from None
+
+
+def upload(instance: "Instance", source: Path, uri: str, *, content_type: str | None = None) -> None:
+    """Store the file ``source`` at ``uri``, streamed (a missing bucket is created, as :func:`write_bytes` does)."""
+    location = _object(uri)
+    if location.scheme == "file":
+        target = Path(location.path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        return
+    store = _store(instance)
+    settings = instance.settings
+    try:
+        store.ensure_bucket(location.bucket, region=settings.region, owner=settings.account_id)
+        with open(source, "rb") as body:
+            store.put_object(location.bucket, location.key, body,
+                             content_type=content_type or mimetypes.guess_type(location.key)[0])
+    except S3Error as error:
+        raise ArtifactError(f"Cannot write to bucket {location.bucket}: {error.message} ({uri})") from None
