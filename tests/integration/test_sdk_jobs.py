@@ -75,7 +75,8 @@ def _run(server, script: str, timeout: int = 420) -> subprocess.CompletedProcess
 
 
 def _answer(result) -> dict:
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    last = result.stdout.strip().splitlines()[-1]
+    return json.loads(last[last.index("{"):])  # the SDK's waiting dots and "!" end without a newline
 
 
 TRAIN_PY = '''
@@ -214,3 +215,74 @@ def test_sklearn_processor_runs_code(server, role, adult, tmp_path):
     body = s3.get_object(Bucket=BUCKET, Key="processing/positives/positives.csv")["Body"].read().decode()
     rows = body.splitlines()
     assert rows and all(row.startswith("1,") for row in rows)
+
+
+def test_deepar_on_m4_hourly_from_the_sdks_image_uri(server, role, tmp_path):
+    from charter.datasets import m4
+
+    data = need(m4.hourly).subset(range(0, 414, 14))  # 30 of the 414 series, spread over the file
+    horizon = 48
+    with open(tmp_path / "train.json", "w") as train, open(tmp_path / "test.json", "w") as test:
+        for start, history, future in zip(data.starts, data.train, data.test):
+            stamp = start.strftime("%Y-%m-%d %H:%M:%S")
+            train.write(json.dumps({"start": stamp, "target": [float(v) for v in history[-24 * 21:]]}) + "\n")
+            full = list(history[-24 * 21:]) + list(future[:horizon])
+            test.write(json.dumps({"start": stamp, "target": [float(v) for v in full]}) + "\n")
+    result = _run(server, f"""
+        import json
+        import sagemaker
+        from sagemaker import image_uris
+        from sagemaker.estimator import Estimator
+
+        session = sagemaker.Session()
+        train = session.upload_data("{tmp_path / 'train.json'}", key_prefix="deepar/train")
+        test = session.upload_data("{tmp_path / 'test.json'}", key_prefix="deepar/test")
+        image = image_uris.retrieve("forecasting-deepar", session.boto_region_name)
+        estimator = Estimator(image_uri=image, role="{role}", instance_count=1, instance_type="ml.c5.xlarge",
+                              sagemaker_session=session, base_job_name="deepar-m4")
+        estimator.set_hyperparameters(time_freq="H", prediction_length={horizon}, context_length=72, epochs=4,
+                                      num_cells=20, num_layers=1, mini_batch_size=32, num_eval_samples=20)
+        estimator.fit({{"train": train, "test": test}}, logs=False)
+        job = estimator.latest_training_job.describe()
+        print(json.dumps({{"image": image, "model": estimator.model_data, "status": job["TrainingJobStatus"],
+                          "failure": job.get("FailureReason"),
+                          "metrics": {{m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])}}}},
+                         default=str))
+    """)
+    answer = _answer(result)
+    assert answer["status"] == "Completed", answer["failure"]
+    assert "forecasting-deepar" in answer["image"]
+    metrics = answer["metrics"]
+    assert {"test:RMSE", "test:mean_wQuantileLoss", "train:final_loss"} <= set(metrics)
+    assert 0 < metrics["test:mean_wQuantileLoss"] < 1  # a few epochs: well short of the M4 test's 80
+    assert answer["model"].endswith("/output/model.tar.gz")
+
+
+def test_default_model_monitor_suggests_a_baseline_on_adult(server, role, tmp_path):
+    frame = need(fairness.adult, "train", drop_missing=True).head(5000)
+    frame.to_csv(tmp_path / "adult.csv", index=False)
+    result = _run(server, f"""
+        import json
+        import sagemaker
+        from sagemaker.model_monitor import DefaultModelMonitor
+        from sagemaker.model_monitor.dataset_format import DatasetFormat
+
+        session = sagemaker.Session()
+        data = session.upload_data("{tmp_path / 'adult.csv'}", key_prefix="monitor/baseline-data")
+        monitor = DefaultModelMonitor(role="{role}", instance_count=1, instance_type="ml.m5.xlarge",
+                                      sagemaker_session=session, base_job_name="adult-baseline")
+        monitor.suggest_baseline(baseline_dataset=data, dataset_format=DatasetFormat.csv(header=True),
+                                 output_s3_uri="s3://{BUCKET}/monitor/baseline", wait=True, logs=False)
+        job = monitor.latest_baselining_job.describe()
+        constraints = monitor.suggested_constraints().body_dict
+        statistics = monitor.baseline_statistics().body_dict
+        print(json.dumps({{"status": job["ProcessingJobStatus"], "constraints": constraints,
+                          "statistics": statistics}}, default=str))
+    """)
+    answer = _answer(result)
+    assert answer["status"] == "Completed"
+    features = {f["name"]: f for f in answer["statistics"]["features"]}
+    assert features["age"]["inferred_type"] == "Integral"
+    assert features["age"]["numerical_statistics"]["min"] == 17
+    assert answer["statistics"]["dataset"]["item_count"] == 5000
+    assert {c["name"] for c in answer["constraints"]["features"]} >= {"age", "income", "sex"}

@@ -298,3 +298,36 @@ def test_the_cli_lists_describes_follows_and_stops_jobs(server, role):
     assert wait_for(describe(sm, "cli-stop"), "TrainingJobStatus")["TrainingJobStatus"] == "Stopped"
     missing = server.cli("jobs", "describe", "nope", check=False)
     assert missing.returncode == 2 and "no training or processing job is named 'nope'" in missing.stderr
+
+
+def test_the_aws_cli_creates_waits_for_and_describes_a_job(server, role, tmp_path):
+    import aws_cli
+
+    s3 = server.client(service="s3")
+    rows = "".join(f"{i % 2},{i},{(i * 7) % 11}\n" for i in range(200))
+    s3.put_object(Bucket="jobs", Key="cli/train/data.csv", Body=rows.encode())
+    request = {
+        "TrainingJobName": "from-the-cli",
+        "RoleArn": role,
+        "AlgorithmSpecification": {"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+                                   "TrainingInputMode": "File"},
+        "HyperParameters": {"objective": "binary:logistic", "num_round": "5"},
+        "InputDataConfig": [{"ChannelName": "train", "ContentType": "text/csv",
+                             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://jobs/cli/train/"}}}],
+        "OutputDataConfig": {"S3OutputPath": "s3://jobs/cli/output"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 300},
+    }
+    (tmp_path / "request.json").write_text(json.dumps(request))
+    created = aws_cli.run(server.endpoint, "sagemaker", "create-training-job", "--cli-input-json",
+                          f"file://{tmp_path / 'request.json'}")
+    assert json.loads(created.stdout)["TrainingJobArn"].endswith(":training-job/from-the-cli")
+    aws_cli.run(server.endpoint, "sagemaker", "wait", "training-job-completed-or-stopped",
+                "--training-job-name", "from-the-cli")
+    described = json.loads(aws_cli.run(server.endpoint, "sagemaker", "describe-training-job",
+                                       "--training-job-name", "from-the-cli").stdout)
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    assert {m["MetricName"] for m in described["FinalMetricDataList"]} >= {"train:logloss"}
+    listed = json.loads(aws_cli.run(server.endpoint, "sagemaker", "list-training-jobs", "--name-contains", "cli",
+                                    "--sort-by", "Name").stdout)
+    assert [s["TrainingJobName"] for s in listed["TrainingJobSummaries"]] == ["cli-stop", "from-the-cli"]

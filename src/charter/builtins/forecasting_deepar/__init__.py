@@ -17,7 +17,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["serve", "train"]
+__all__ = ["METRIC_DEFINITIONS", "serve", "train"]
+
+_NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
+
+#: What SageMaker reads from DeepAR's log (specs/deepar.md, section 3): the test scores and the
+#: final training loss, the tunable objectives, and each test quantile's weighted loss.
+METRIC_DEFINITIONS = [
+    {"Name": "test:RMSE", "Regex": r"#test_score \(algo-1, RMSE\): " + _NUMBER},
+    {"Name": "test:mean_wQuantileLoss", "Regex": r"#test_score \(algo-1, mean_wQuantileLoss\): " + _NUMBER},
+    {"Name": "train:final_loss", "Regex": r"#quality_metric: host=\S+, train final_loss <loss>=" + _NUMBER},
+    *({"Name": f"test:wQuantileLoss[0.{q}]", "Regex": rf"#test_score \(algo-1, wQuantileLoss\[0\.{q}\]\): " + _NUMBER}
+      for q in range(1, 10)),
+]
 
 
 def train(root: Path, progress: Callable[[Any], None] | None = None, seed: int = 0):
