@@ -173,6 +173,22 @@ def test_clarify_report_and_monitor_baseline_from_german_credit(demo):
     assert approved["DriftCheckBaselines"]["ModelDataQuality"] == quality
 
 
+def test_a_finished_training_job_on_german_credit(demo):
+    if shared_data_root() is None:
+        pytest.skip("../shared/data is not on this machine: the demo has no training job")
+    assert "training job credit-risk-xgboost" in demo.output
+    sm = client(demo)
+    deadline = time.time() + 120
+    while (job := sm.describe_training_job(TrainingJobName="credit-risk-xgboost"))["TrainingJobStatus"] == "InProgress":
+        assert time.time() < deadline, job
+        time.sleep(0.5)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    metrics = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
+    assert 0.7 < metrics["validation:auc"] <= 1.0  # published AUCs on German credit: about 0.75-0.80
+    assert job["ModelArtifacts"]["S3ModelArtifacts"] == "s3://charter-demo/jobs/output/credit-risk-xgboost/output/model.tar.gz"
+    assert artifact(demo, job["ModelArtifacts"]["S3ModelArtifacts"]).stat().st_size > 0
+
+
 def test_a_second_start_makes_nothing_again(demo):
     """What a user deletes stays deleted; the users and their keys are left alone."""
     sm = client(demo)

@@ -6,7 +6,8 @@ evaluation metrics in the artifact store; model cards at every stage of review, 
 approved one exported to PDF; a user for each Role Manager persona, whose keys are
 profiles of ``CHARTER_HOME/credentials``, to feel what each may and may not do; and,
 where ``../shared/data`` is on the machine, a Clarify bias report and a Model Monitor
-baseline computed from the German credit table.
+baseline computed from the German credit table, and a training job on the built-in
+XGBoost algorithm that the job engine runs as soon as the server is up.
 
 The workspace is a list of :class:`Step` s (:data:`STEPS`), each a function of the
 :class:`Workspace` that makes one part of it, through the API as one of the demo's
@@ -175,9 +176,9 @@ def seed(instance: Instance, steps: list[Step] | None = None) -> SeedReport:
 
 
 def _steps() -> list[Step]:
-    from . import analyses, cards, registry, users
+    from . import analyses, cards, jobs, registry, users
 
-    return [users.STEP, analyses.STEP, registry.STEP, cards.STEP]
+    return [users.STEP, analyses.STEP, registry.STEP, cards.STEP, jobs.STEP]
 
 
 STEPS: list[Step] = _steps()
