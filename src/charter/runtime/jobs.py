@@ -425,6 +425,13 @@ class ContainerJobs:
             reason = written or f"AlgorithmError: the container on {failed.name} ended with {how}; see its log."
             status = "Failed"
         updates: dict = {}
+        try:
+            # Hosts that ran elsewhere (another machine of a Ray cluster) bring their trees back here first.
+            self.executor.collect(execution["Handle"])
+        except Exception as error:
+            log.exception("%s: bringing back the hosts' files of %s failed", self.name, job_arn)
+            if status != "Failed":
+                status, reason = "Failed", f"InternalServerError: the job's output could not be fetched from its hosts: {error}"
         if status != "Failed" or training:
             if training:
                 self._update(job_arn, lambda conn, doc: add_transition(doc, "Uploading", time.time()))

@@ -14,7 +14,10 @@ from then on follows the job only through the :class:`Executor` protocol:
 * ``read_logs`` gives the lines each host wrote since the offsets the engine
   last stored, and the new offsets, so no line is shipped twice or lost;
 * ``recover`` re-attaches to a job submitted by an earlier server process:
-  ``running`` (follow it on), ``ended`` (collect what it left) or ``lost``.
+  ``running`` (follow it on), ``ended`` (collect what it left) or ``lost``;
+* ``collect`` brings each ended host's tree back into its ``HostLaunch.directory``
+  on this machine (nothing to do where the hosts ran here), so the engine uploads
+  outputs the same way whatever ran them.
 
 :class:`~.local.LocalExecutor` runs hosts as process trees on this machine.
 """
@@ -84,3 +87,5 @@ class Executor(Protocol):
     def read_logs(self, handle: dict, offsets: dict[str, int], *, final: bool = False) -> list[LogChunk]: ...
 
     def recover(self, handle: dict) -> str: ...
+
+    def collect(self, handle: dict) -> None: ...
