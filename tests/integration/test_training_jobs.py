@@ -331,3 +331,50 @@ def test_the_aws_cli_creates_waits_for_and_describes_a_job(server, role, tmp_pat
     listed = json.loads(aws_cli.run(server.endpoint, "sagemaker", "list-training-jobs", "--name-contains", "cli",
                                     "--sort-by", "Name").stdout)
     assert [s["TrainingJobName"] for s in listed["TrainingJobSummaries"]] == ["cli-stop", "from-the-cli"]
+
+
+def test_pipe_mode_streams_each_epoch_into_its_own_fifo(server, role):
+    import gzip
+
+    sm, s3 = server.client(), server.client(service="s3")
+    s3.put_object(Bucket="jobs", Key="pipe/plain/a.txt", Body=b"alpha\n")
+    s3.put_object(Bucket="jobs", Key="pipe/plain/b.txt", Body=b"beta\n")
+    s3.put_object(Bucket="jobs", Key="pipe/zipped/c.txt.gz", Body=gzip.compress(b"gamma\n"))
+    manifest = "".join(json.dumps({"source-ref": f"s3://jobs/pipe/plain/{n}.txt", "label": i}) + "\n"
+                       for i, n in enumerate("ab"))
+    s3.put_object(Bucket="jobs", Key="pipe/manifest.jsonl", Body=manifest.encode())
+    script = "\n".join([
+        "import os, stat, struct",
+        "base = '/opt/ml/input/data'",
+        "print('listing', sorted(os.listdir(base)), flush=True)",
+        "for epoch in range(2):",
+        "    path = f'{base}/plain_{epoch}'",
+        "    assert stat.S_ISFIFO(os.stat(path).st_mode)",
+        "    print('plain', epoch, open(path, 'rb').read(), flush=True)",
+        "print('zipped', open(f'{base}/zipped_0', 'rb').read(), flush=True)",
+        "data = open(f'{base}/records_0', 'rb').read()",
+        "found = []",
+        "while data:",
+        "    magic, length = struct.unpack('<II', data[:8])",
+        "    assert magic == 0xCED7230A",
+        "    found.append(data[8:8 + length]); data = data[8 + length + (-length % 4):]",
+        "print('records', found, flush=True)",
+    ])
+
+    def pipe(name, uri, **extra):
+        source = {"S3DataType": extra.pop("data_type", "S3Prefix"), "S3Uri": uri}
+        if "attributes" in extra:
+            source["AttributeNames"] = extra.pop("attributes")
+        return {"ChannelName": name, "InputMode": "Pipe", "DataSource": {"S3DataSource": source}, **extra}
+
+    channels = [pipe("plain", "s3://jobs/pipe/plain/"),
+                pipe("zipped", "s3://jobs/pipe/zipped/", CompressionType="Gzip"),
+                pipe("records", "s3://jobs/pipe/manifest.jsonl", data_type="AugmentedManifestFile",
+                     attributes=["source-ref", "label"], RecordWrapperType="RecordIO")]
+    sm.create_training_job(**training_request(server, "piped", role, script, channels=channels))
+    job = wait_for(describe(sm, "piped"), "TrainingJobStatus")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    lines = next(iter(log_messages(server, GROUP, "piped/").values()))
+    assert lines[0] == "listing ['code', 'plain_0', 'records_0', 'zipped_0']"
+    assert lines[1:] == ["plain 0 b'alpha\\nbeta\\n'", "plain 1 b'alpha\\nbeta\\n'", "zipped b'gamma\\n'",
+                         "records [b'alpha\\n', b'0', b'beta\\n', b'1']"]

@@ -310,10 +310,34 @@ class ContainerJobs:
         handle = execution["Handle"]
         directory = Path(execution["Directory"])
         roots = [Path(h["Directory"]) for h in handle["Hosts"]]
-        stop_sent = False
-        last_sync = 0.0
         synced: dict = execution.setdefault("Synced", {})
         matchers = [(d["Name"], re.compile(d["Regex"])) for d in spec.get("MetricDefinitions") or []]
+        feeders = self._feed_pipes(spec, roots)
+        try:
+            return self._watch(job_arn, spec, execution, handle, directory, roots, synced, matchers)
+        finally:
+            for feeder in feeders:
+                feeder.stop()
+
+    def _feed_pipes(self, spec: dict, roots: list[Path]) -> list:
+        """Start writing the pipes of the Pipe-mode channels (again, after a restart)."""
+        from .pipes import Feeder
+
+        feeders = []
+        for channel in spec.get("Channels") or []:
+            if channel.get("Mode") != "Pipe":
+                continue
+            for root in roots:
+                source = staging.pipe_source(root, channel["Name"])
+                if source.is_dir():
+                    feeder = Feeder(staging.host_path(root, "/opt/ml/input/data"), source, channel)
+                    feeder.start()
+                    feeders.append(feeder)
+        return feeders
+
+    def _watch(self, job_arn, spec, execution, handle, directory, roots, synced, matchers) -> Outcome:
+        stop_sent = False
+        last_sync = 0.0
         while True:
             states = self.executor.poll(handle)
             ended = not any(s.running for s in states)

@@ -162,10 +162,23 @@ def stage_training(instance: "Instance", spec: dict, host_index: int, root: Path
     _write_json(ml / "input/config/resourceconfig.json",
                 resource_config(host_index, count, spec["InstanceType"], training=True))
     for channel in spec.get("Channels") or []:
+        what = f"Channel {channel['Name']}"
+        if channel.get("Mode") == "Pipe":
+            # Staged beside the tree, not in it: the algorithm sees only the pipes (runtime/pipes.py).
+            target = pipe_source(root, channel["Name"])
+            first = ml / "input/data" / f"{channel['Name']}_0"
+            if not first.exists():
+                os.mkfifo(first, 0o644)  # there before the algorithm starts; the feeder writes it
+            if channel["S3DataType"] == "AugmentedManifestFile":
+                fetch_augmented_manifest(instance, channel, target, what)
+                continue
+        else:
+            target = ml / "input/data" / channel["Name"]
+            if channel["S3DataType"] == "AugmentedManifestFile":
+                raise StagingError(f"{what}: an AugmentedManifestFile channel needs InputMode Pipe.")
         fetch_input(
             instance, uri=channel["S3Uri"], data_type=channel["S3DataType"], distribution=channel["Distribution"],
-            target=ml / "input/data" / channel["Name"], host_index=host_index, host_count=count,
-            what=f"Channel {channel['Name']}",
+            target=target, host_index=host_index, host_count=count, what=what,
         )
     checkpoint = spec.get("Checkpoint")
     if checkpoint:
@@ -179,6 +192,41 @@ def stage_training(instance: "Instance", spec: dict, host_index: int, root: Path
                     artifacts.parse(checkpoint["S3Uri"].rstrip("/") + "/").key, item.key))
         except artifacts.ArtifactNotFound:
             pass  # nothing to resume from yet
+
+
+def pipe_source(root: Path, channel: str) -> Path:
+    """Where a Pipe-mode channel's objects are staged on a host, outside its /opt/ml tree."""
+    return root / ".pipe" / channel
+
+
+def fetch_augmented_manifest(instance: "Instance", channel: dict, target: Path, what: str) -> None:
+    """The manifest's lines, and every object a ``-ref`` attribute of them names."""
+    from .pipes import ref_name
+
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        artifacts.download(instance, channel["S3Uri"], target / "manifest.jsonl")
+    except artifacts.ArtifactNotFound:
+        raise StagingError(f"{what}: the augmented manifest {channel['S3Uri']} does not exist.") from None
+    names = channel.get("AttributeNames") or []
+    if not names:
+        raise StagingError(f"{what}: an AugmentedManifestFile channel needs AttributeNames.")
+    for number, line in enumerate((target / "manifest.jsonl").read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            raise StagingError(f"{what}: line {number} of {channel['S3Uri']} is not JSON.") from None
+        for name in names:
+            if name not in entry:
+                raise StagingError(f"{what}: line {number} of {channel['S3Uri']} has no attribute {name}.")
+            if name.endswith("-ref"):
+                try:
+                    artifacts.download(instance, entry[name], target / "objects" / ref_name(entry[name]))
+                except (artifacts.ArtifactNotFound, Exception) as error:
+                    raise StagingError(f"{what}: line {number} names {entry[name]}, which cannot be read: "
+                                       f"{getattr(error, 'message', error)}") from None
 
 
 def _tar(roots: list[Path], target: Path) -> None:

@@ -81,16 +81,19 @@ def channel_spec(channel: dict, default_mode: str) -> dict:
         )
     check_uri(s3["S3Uri"], f"Channel {name} S3DataSource.S3Uri")
     mode = channel.get("InputMode") or default_mode
-    if mode == "Pipe":
-        raise ValidationException(
-            f"Channel {name}: Pipe input mode is not supported by Charter yet; use File or FastFile."
-        )
+    if s3["S3DataType"] == "AugmentedManifestFile" and mode != "Pipe":
+        raise ValidationException(f"Channel {name}: AugmentedManifestFile input is supported in Pipe mode only.")
+    if s3["S3DataType"] == "AugmentedManifestFile" and not s3.get("AttributeNames"):
+        raise ValidationException(f"Channel {name}: AttributeNames is required with AugmentedManifestFile.")
     return {
         "Name": name,
         "S3Uri": s3["S3Uri"],
         "S3DataType": s3["S3DataType"],
         "Distribution": s3.get("S3DataDistributionType", "FullyReplicated"),
         "Mode": mode,
+        "CompressionType": channel.get("CompressionType", "None"),
+        "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+        "AttributeNames": s3.get("AttributeNames") or [],
     }
 
 
