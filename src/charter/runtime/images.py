@@ -60,8 +60,13 @@ def container_engine() -> str | None:
 
 
 def command(runner: dict, job_command: str, entrypoint: list[str] | None, arguments: list[str] | None,
-            *, host_dir: str, isolated: bool, python: str = sys.executable) -> list[str]:
-    """The argv one host runs for ``job_command`` (``train`` or ``process``) on ``runner``."""
+            *, host_dir: str, isolated: bool, python: str = sys.executable, environment: tuple[str, ...] = (),
+            host: str = "algo-1") -> list[str]:
+    """The argv one host runs for ``job_command`` (``train`` or ``process``) on ``runner``.
+
+    Under a container engine the job's ``environment`` (names only: ``-e NAME`` passes each
+    from the engine client's own environment, which is the job's) goes into the container.
+    """
     if runner["Kind"] == "builtin":
         if entrypoint:
             return [*entrypoint, *(arguments or [])]
@@ -80,7 +85,10 @@ def command(runner: dict, job_command: str, entrypoint: list[str] | None, argume
             "run it: install Docker or Podman on the Charter host (and make sure `docker info` works for the "
             "server's user), or use a SageMaker image URI Charter knows (see `charter container images`)."
         )
-    argv = [engine, "run", "--rm", "-v", f"{host_dir}/opt/ml:/opt/ml"]
+    argv = [engine, "run", "--rm", "--hostname", host, "-v", f"{host_dir}/opt/ml:/opt/ml"]
+    for name in sorted(environment):
+        if name not in ("PATH", "HOME", "PYTHONPATH"):  # the image's own, not the host's
+            argv += ["-e", name]
     if isolated:
         argv += ["--network", "none"]
     if entrypoint:

@@ -262,13 +262,14 @@ class ContainerJobs:
             shutil.rmtree(directory, ignore_errors=True)
             return self._outcome(spec, "Stopped", None, {})
         try:
-            hosts = [
-                HostLaunch(name, root, images.command(
+            hosts = []
+            for index, (name, root) in enumerate(zip(names, roots)):
+                host_environment = self._environment(spec, environment, name, index)
+                hosts.append(HostLaunch(name, root, images.command(
                     spec["Runner"], self.kind.container_command, spec.get("Entrypoint"), spec.get("Arguments"),
-                    host_dir=str(root), isolated=bool(spec.get("Isolated")),
-                ), self._environment(spec, environment, name, index))
-                for index, (name, root) in enumerate(zip(names, roots))
-            ]
+                    host_dir=str(root), isolated=bool(spec.get("Isolated")), environment=tuple(host_environment),
+                    host=name,
+                ), host_environment))
             started = time.time()
             handle = self.executor.submit(Launch(
                 job_arn, hosts, instance_type(spec["InstanceType"]), isolated=bool(spec.get("Isolated")),
