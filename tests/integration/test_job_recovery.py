@@ -105,3 +105,35 @@ def test_a_job_whose_processes_died_while_the_server_was_down_fails_with_a_reaso
     finally:
         server.process.kill()
         server.process.wait()
+
+
+def test_retry_strategy_starts_a_job_over_after_an_internal_error(home, database_url):
+    import psutil
+
+    server = start_server(home, database_url)
+    try:
+        server.client(service="s3").create_bucket(Bucket="jobs")
+        role = execution_role(server)
+        sm = server.client()
+        script = "import time; print('up', flush=True); time.sleep(4); open('/opt/ml/model/m.txt', 'w').write('1')"
+        sm.create_training_job(**training_request(server, "retried", role, script,
+                                                  RetryStrategy={"MaximumRetryAttempts": 1}))
+        deadline = time.time() + 60
+        while not any("up" in lines for lines in log_messages(server, GROUP, "retried/").values()):
+            assert time.time() < deadline
+            time.sleep(0.1)
+        # The host's supervisor and container disappear as a crashed machine's would.
+        for process in psutil.process_iter(["cmdline"]):
+            if any("retried-" in part and part.endswith("plan.json") for part in process.info["cmdline"] or []):
+                process.kill()
+                process.wait(10)
+        for directory in _job_dirs(home, "retried"):
+            os.killpg(json.loads((directory / "child.json").read_text())["Pid"], signal.SIGKILL)
+        job = wait_for(lambda: sm.describe_training_job(TrainingJobName="retried"), "TrainingJobStatus", timeout=90)
+        assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+        assert "Restarting" in [t["Status"] for t in job["SecondaryStatusTransitions"]]
+        assert job["RetryStrategy"] == {"MaximumRetryAttempts": 1}
+        assert len(log_messages(server, GROUP, "retried/")) >= 1
+    finally:
+        server.process.kill()
+        server.process.wait()

@@ -108,6 +108,10 @@ def test_a_job_runs_logs_reports_metrics_and_uploads_its_model(server, role):
     summaries = sm.list_training_jobs(NameContains="basic", StatusEquals="Completed")["TrainingJobSummaries"]
     assert [s["TrainingJobName"] for s in summaries] == ["basic"]
     assert summaries[0]["SecondaryStatus"] == "Completed"
+    assert sm.list_training_jobs(WarmPoolStatusEquals="Available")["TrainingJobSummaries"] == []
+    newest = sm.list_training_jobs(SortBy="CreationTime", SortOrder="Descending", MaxResults=1)
+    oldest = sm.list_training_jobs(SortBy="Name", SortOrder="Ascending", CreationTimeBefore=job["CreationTime"].timestamp() + 1)
+    assert newest["TrainingJobSummaries"][0]["TrainingJobName"] == "basic" and "NextToken" not in oldest
     sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName="basic")
 
 

@@ -236,7 +236,36 @@ class ContainerJobs:
         else:
             state = self.executor.recover(execution["Handle"])
             log.info("%s: re-attached to %s: %s", self.name, job_arn, state)
-        return self._follow(job_arn, spec, execution)
+        outcome = self._follow(job_arn, spec, execution)
+        while self._retry(job_arn, spec, outcome):
+            # RetryStrategy: a job that failed for the platform's reasons starts over, as on SageMaker.
+            outcome = self._start(job_arn, spec, prepared.environment)
+            if outcome is not None:
+                return outcome
+            outcome = self._follow(job_arn, spec, self._read(job_arn)[EXECUTION_KEY])
+        return outcome
+
+    def _retry(self, job_arn: str, spec: dict, outcome: Outcome) -> bool:
+        """Whether RetryStrategy asks for another attempt of a job that failed with an internal error;
+        if so the job's document is made ready for it (transition ``Restarting``)."""
+        allowed = int(spec.get("MaximumRetryAttempts") or 0)
+        if outcome.status != "Failed" or not (outcome.reason or "").startswith("InternalServerError") or not allowed:
+            return False
+        retried = {"done": False}
+
+        def restart(conn, document):
+            count = int(document.get("_Retries", 0))
+            if count >= allowed:
+                return
+            document["_Retries"] = count + 1
+            document.pop(EXECUTION_KEY, None)
+            if self.kind is TRAINING:
+                add_transition(document, "Restarting", time.time(),
+                               f"Restarting the job after an internal error (retry {count + 1} of {allowed})")
+            retried["done"] = True
+
+        self._update(job_arn, restart)
+        return retried["done"]
 
     def _directory(self, spec: dict) -> Path:
         return self.work_root / f"{spec['Name']}-{spec['Token']}"

@@ -32,8 +32,17 @@ def list_operation(
     parent_of: Callable[[Call, dict], str | None] | None = None,
     status_param: str = "StatusEquals",
     resource: Callable[[str, str, dict], str] | None = None,
+    matches_nothing: tuple[str, ...] = (),
 ) -> None:
+    """Register ``name`` as a List operation over ``resource_type``.
+
+    ``matches_nothing`` names filters on what Charter never has (warm pools, training
+    plans): a request that uses one gets an empty page, as AWS answers when nothing matches.
+    """
+
     def handler(call: Call, params: dict) -> dict:
+        if any(params.get(member) is not None for member in matches_nothing):
+            return {result_key: []}
         query = store.ListQuery(
             account=call.account,
             region=call.region,

@@ -213,6 +213,7 @@ def create_training_job(call: Call, params: dict) -> dict:
         "MetricDefinitions": definitions,
         "S3OutputPath": output_path,
         "TrainingJobName": name,
+        "MaximumRetryAttempts": int((params.get("RetryStrategy") or {}).get("MaximumRetryAttempts") or 0),
         "Checkpoint": checkpoint,
     }
     try:
@@ -282,4 +283,5 @@ def _summary(row: store.Resource) -> dict:
 list_operation(
     "ListTrainingJobs", resource_type=TYPE, result_key="TrainingJobSummaries", summary=_summary,
     default_sort="CreationTime", default_order="Ascending",
+    matches_nothing=("WarmPoolStatusEquals", "TrainingPlanArnEquals"),  # no warm pools or training plans here
 )
