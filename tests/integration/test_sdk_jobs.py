@@ -23,6 +23,8 @@ from jobs_support import execution_role
 from real_data import need
 
 pytest.importorskip("sagemaker", reason="the SageMaker Python SDK is in the test extras: make install")
+pytestmark = pytest.mark.once("the SDK's side; the jobs' database paths are tested on both in test_training_jobs.py "
+                              "and test_processing_jobs.py")
 
 BUCKET = f"sagemaker-{REGION}-123456789012"
 
