@@ -20,7 +20,7 @@ def test_sagemaker_image_uris_resolve_to_built_ins(uri, name):
 
 
 @pytest.mark.parametrize("uri", [
-    "522234722520.dkr.ecr.us-east-1.amazonaws.com/xgboost:1",   # a SageMaker image Charter does not build in
+    "522234722520.dkr.ecr.us-east-1.amazonaws.com/object2vec:1",  # a SageMaker image Charter does not build in
     "docker.io/library/forecasting-deepar:1",                   # not ECR
     "forecasting",
 ])

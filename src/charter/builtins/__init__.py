@@ -113,8 +113,9 @@ def register(name: str, module: str, description: str, repositories: tuple[str, 
 
 
 _REPOSITORIES: dict[str, str] = {}  # ECR repository name -> built-in image name
-# <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
-_ECR_URI = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/(?P<repository>[^:@]+)(?:[:@].*)?$")
+# <account>.dkr.ecr.<region>.<partition's domain>/<repository>[:tag|@digest]; the domain is
+# amazonaws.com, amazonaws.com.cn, or an isolated partition's (c2s.ic.gov, sc2s.sgov.gov, ...).
+_ECR_URI = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.[a-z0-9.-]+/(?P<repository>[^:@]+)(?:[:@].*)?$")
 
 
 def resolve(image: str) -> BuiltinImage:
@@ -217,7 +218,7 @@ register(
     "xgboost",
     "charter.builtins.xgboost",
     "SageMaker XGBoost: the built-in algorithm (CSV, libsvm, Parquet), or script mode when given an entry point",
-    ("sagemaker-xgboost",),
+    ("sagemaker-xgboost", "xgboost"),  # "xgboost" is the legacy algorithm's repository (version "1")
 )
 register(
     "sklearn",
