@@ -30,6 +30,7 @@ from charter.analytics.forecasting.likelihoods import LIKELIHOODS
 from charter.analytics.forecasting.metrics import DEFAULT_QUANTILES
 
 from .. import ClientError
+from ..config_files import hyperparameter_text
 
 __all__ = [
     "AUTO",
@@ -100,23 +101,8 @@ class Hyperparameters:
 
 
 def _text(name: str, value: Any) -> str:
-    """The value as the string SageMaker would have passed (hand-written files may hold numbers or lists)."""
-    if isinstance(value, str):
-        text = value.strip()
-        # A JSON-encoded string ("\"24\"", as the SDK writes for script mode) means its content.
-        if len(text) >= 2 and text[0] == text[-1] == '"':
-            try:
-                decoded = json.loads(text)
-            except json.JSONDecodeError:
-                return text
-            if isinstance(decoded, str):
-                return decoded.strip()
-        return text
-    if isinstance(value, bool) or value is None or isinstance(value, dict):
-        raise ClientError(f"hyperparameter {name!r} must be a string (got {json.dumps(value)})")
-    if isinstance(value, (list, tuple)):
-        return json.dumps(list(value))
-    return str(value)
+    """The value as the string SageMaker would have passed (lists are kept, as JSON)."""
+    return hyperparameter_text(value, f"hyperparameter {name!r} must be a string", lists=True)
 
 
 def _integer(name: str, text: str, minimum: int, maximum: int | None = None) -> int:

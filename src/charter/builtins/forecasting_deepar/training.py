@@ -25,7 +25,6 @@ Test evaluation (when the ``test`` channel is given) withholds the last
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .. import ClientError
+from ..config_files import read_json
 from . import hyperparameters as hps
 from .channels import Dataset, read_channel
 
@@ -65,18 +65,9 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def _read_json(path: Path, what: str, default: Any) -> Any:
-    if not path.is_file():
-        return default
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ClientError(f"{what} is not valid JSON: {error}") from None
-
-
 def _channel_configs(config_dir: Path, data_dir: Path) -> dict[str, dict]:
     """The channels' entries in inputdataconfig.json (or the channel directories present, if there is none)."""
-    document = _read_json(config_dir / "inputdataconfig.json", "inputdataconfig.json", None)
+    document = read_json(config_dir / "inputdataconfig.json", "inputdataconfig.json", None)
     if document is None:
         present = sorted(p.name for p in data_dir.iterdir() if not p.name.startswith(".")) if data_dir.is_dir() else []
         document = {name: {} for name in present}
@@ -167,12 +158,12 @@ def run(root: Path, progress: Callable[[Any], None] | None = None, seed: int = 0
     ml = Path(root) / "opt" / "ml"
     config_dir, data_dir = ml / "input" / "config", ml / "input" / "data"
 
-    raw = _read_json(config_dir / "hyperparameters.json", "hyperparameters.json", {})
+    raw = read_json(config_dir / "hyperparameters.json", "hyperparameters.json", {})
     hp = hps.parse(raw)
     channels = _channel_configs(config_dir, data_dir)
     if "train" not in channels:
         raise ClientError("there is no 'train' channel: DeepAR needs training data in a channel named 'train'")
-    resources = _read_json(config_dir / "resourceconfig.json", "resourceconfig.json", {}) or {}
+    resources = read_json(config_dir / "resourceconfig.json", "resourceconfig.json", {}) or {}
     host = str(resources.get("current_host") or "algo-1")
 
     from charter.analytics.forecasting.frequency import parse_frequency

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import ClientError
+from ..config_files import hyperparameter_text
 from .metric_definitions import DATA_SETS, MAXIMIZE, METRICS, MINIMIZE
 
 __all__ = ["CUSTOM_METRICS", "KNOWN", "OBJECTIVES", "Hyperparameters", "parse"]
@@ -302,21 +303,8 @@ _NUM_ROUND_HELP = "the number of boosting rounds to run, an integer of at least 
 
 
 def _text(name: str, value: Any) -> str:
-    """The value as SageMaker passes it, a string (hand-written files may hold numbers)."""
-    if isinstance(value, str):
-        text = value.strip()
-        # A JSON-encoded string ("\"10\"", as the SDK writes for framework estimators) means its content.
-        if len(text) >= 2 and text[0] == text[-1] == '"':
-            try:
-                decoded = json.loads(text)
-            except json.JSONDecodeError:
-                return text
-            if isinstance(decoded, str):
-                return decoded.strip()
-        return text
-    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
-        raise ClientError(f"Hyperparameter {name} must be a string (got {json.dumps(value)})")
-    return str(value)
+    """The value as SageMaker passes it, a string."""
+    return hyperparameter_text(value, f"Hyperparameter {name} must be a string")
 
 
 def _canonical_names(raw: Mapping[str, Any]) -> dict[str, str]:

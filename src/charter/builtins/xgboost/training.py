@@ -29,7 +29,6 @@ Data and parameters that XGBoost refuses become :class:`~charter.builtins.Client
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -43,6 +42,7 @@ import numpy as np
 import xgboost as xgb
 
 from .. import ClientError
+from ..config_files import read_json
 from . import checkpoints, distributed
 from . import hyperparameters as hps
 from .channels import ChannelData, content_format, read_channel, read_data_config
@@ -80,15 +80,6 @@ class TrainingResult:
 
 def _say(line: str) -> None:
     print(line, flush=True)
-
-
-def _read_json(path: Path, what: str, default: Any) -> Any:
-    if not path.is_file():
-        return default
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ClientError(f"{what} is not valid JSON: {error}") from None
 
 
 def _hosts(resources: Any) -> tuple[list[str], str]:
@@ -321,9 +312,9 @@ def run(root: Path) -> TrainingResult:
     ml = root / "opt" / "ml"
     config_dir, data_dir, model_dir = ml / "input" / "config", ml / "input" / "data", ml / "model"
 
-    hp = hps.parse(_read_json(config_dir / "hyperparameters.json", "hyperparameters.json", {}))
+    hp = hps.parse(read_json(config_dir / "hyperparameters.json", "hyperparameters.json", {}))
     data_config = read_data_config(config_dir, data_dir)
-    hosts, current = _hosts(_read_json(config_dir / "resourceconfig.json", "resourceconfig.json", {}) or {})
+    hosts, current = _hosts(read_json(config_dir / "resourceconfig.json", "resourceconfig.json", {}) or {})
     for note in hp.notes:
         _say(note)
 
