@@ -16,13 +16,13 @@ import secrets
 import time
 
 from .. import arns
-from ..errors import ResourceInUse, ValidationException
+from ..errors import ValidationException
 from ..runtime import engine, jobs
 from ..runtime.instance_types import lookup as instance_type
 from ..store import resources as store
 from . import Call, operation
 from .listing import list_operation
-from .training_jobs import check_role, check_uri, find, request_stop, resolve_image
+from .training_jobs import check_role, check_uri, find, queue, request_stop, resolve_image
 
 TYPE = jobs.PROCESSING.resource_type
 PROCESSING_ROOT = "/opt/ml/processing/"
@@ -146,16 +146,7 @@ def create_processing_job(call: Call, params: dict) -> dict:
         "Outputs": outputs,
         "ProcessingJobConfig": {**request, "ProcessingJobArn": arn, "ProcessingJobName": name},
     }
-    try:
-        created = call.create_resource(
-            arn=arn, resource_type=TYPE, name=name, status="InProgress", created_at=now, document=document,
-            tags_=params.get("Tags", ()),
-        )
-    except store.AlreadyExists:
-        raise ResourceInUse(f"Processing job names must be unique within an AWS account and region, and a "
-                            f"processing job with this name already exists ({arn}).") from None
-    jobs.emit_state(call.conn, created)
-    engine.notify(TYPE)
+    queue(call, TYPE, "processing job", name, arn, now, document, params.get("Tags", ()))
     return {"ProcessingJobArn": arn}
 
 

@@ -216,17 +216,22 @@ def create_training_job(call: Call, params: dict) -> dict:
         "MaximumRetryAttempts": int((params.get("RetryStrategy") or {}).get("MaximumRetryAttempts") or 0),
         "Checkpoint": checkpoint,
     }
+    queue(call, TYPE, "training job", name, arn, now, document, params.get("Tags", ()))
+    return {"TrainingJobArn": arn}
+
+
+def queue(call: Call, resource_type: str, noun: str, name: str, arn: str, now: float, document: dict, tags) -> None:
+    """Store a new job ``InProgress`` (its name unique, as SageMaker requires), announce it and wake its engine."""
     try:
         created = call.create_resource(
-            arn=arn, resource_type=TYPE, name=name, status="InProgress", created_at=now, document=document,
-            tags_=params.get("Tags", ()),
+            arn=arn, resource_type=resource_type, name=name, status="InProgress", created_at=now, document=document,
+            tags_=tags,
         )
     except store.AlreadyExists:
-        raise ResourceInUse(f"Training job names must be unique within an AWS account and region, and a training "
-                            f"job with this name already exists ({arn}).") from None
+        raise ResourceInUse(f"{noun.capitalize()} names must be unique within an AWS account and region, and a "
+                            f"{noun} with this name already exists ({arn}).") from None
     jobs.emit_state(call.conn, created)
-    engine.notify(TYPE)
-    return {"TrainingJobArn": arn}
+    engine.notify(resource_type)
 
 
 def find(call: Call, name: str, resource_type: str = TYPE, noun: str = "Training job") -> store.Resource:
