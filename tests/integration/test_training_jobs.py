@@ -382,3 +382,26 @@ def test_pipe_mode_streams_each_epoch_into_its_own_fifo(server, role):
     assert lines[0] == "listing ['code', 'plain_0', 'records_0', 'zipped_0']"
     assert lines[1:] == ["plain 0 b'alpha\\nbeta\\n'", "plain 1 b'alpha\\nbeta\\n'", "zipped b'gamma\\n'",
                          "records [b'alpha\\n', b'0', b'beta\\n', b'1']"]
+
+
+def test_checkpoints_are_restored_at_start_and_saved_back(server, role):
+    sm, s3 = server.client(), server.client(service="s3")
+    s3.put_object(Bucket="jobs", Key="checkpoints/resume/epoch-1.ckpt", Body=b"one")
+    script = "\n".join([
+        "import json, os",
+        "config = json.load(open('/opt/ml/input/config/checkpointconfig.json'))",
+        "found = sorted(os.listdir(config['LocalPath']))",
+        "print('resuming from', found, 'at', config['LocalPath'], flush=True)",
+        "open(os.path.join(config['LocalPath'], 'epoch-2.ckpt'), 'w').write('two')",
+    ])
+    sm.create_training_job(**training_request(
+        server, "resume", role, script,
+        CheckpointConfig={"S3Uri": "s3://jobs/checkpoints/resume", "LocalPath": "/opt/ml/checkpoints"}))
+    job = wait_for(describe(sm, "resume"), "TrainingJobStatus")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert job["CheckpointConfig"] == {"S3Uri": "s3://jobs/checkpoints/resume", "LocalPath": "/opt/ml/checkpoints"}
+    lines = next(iter(log_messages(server, GROUP, "resume/").values()))
+    assert lines == ["resuming from ['epoch-1.ckpt'] at /opt/ml/checkpoints"]
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="jobs", Prefix="checkpoints/resume/")["Contents"])
+    assert keys == ["checkpoints/resume/epoch-1.ckpt", "checkpoints/resume/epoch-2.ckpt"]
+    assert s3.get_object(Bucket="jobs", Key="checkpoints/resume/epoch-2.ckpt")["Body"].read() == b"two"
