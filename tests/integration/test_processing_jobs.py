@@ -138,3 +138,24 @@ def test_create_refuses_paths_outside_processing(server, role):
                                               "S3DataType": "S3Prefix", "S3InputMode": "File"}}
     with pytest.raises(ClientError, match="used more than once"):
         sm.create_processing_job(**processing_request(server, "dup", role, "print(1)", inputs=[same]))
+
+
+def test_continuous_outputs_are_uploaded_while_the_job_runs(server, role):
+    import time
+
+    sm, s3 = server.client(), server.client(service="s3")
+    script = ("import os, time; os.makedirs('/opt/ml/processing/output/live', exist_ok=True); "
+              "open('/opt/ml/processing/output/live/early.txt', 'w').write('early'); print('written', flush=True); "
+              "time.sleep(8); open('/opt/ml/processing/output/live/late.txt', 'w').write('late')")
+    live = {"OutputName": "live", "S3Output": {"S3Uri": "s3://jobs/live", "LocalPath": "/opt/ml/processing/output",
+                                               "S3UploadMode": "Continuous"}}
+    sm.create_processing_job(**processing_request(server, "continuous", role, script, outputs=[live]))
+    deadline = time.time() + 30
+    while s3.list_objects_v2(Bucket="jobs", Prefix="live/")["KeyCount"] == 0:
+        assert time.time() < deadline, "the early file was never uploaded"
+        time.sleep(0.2)
+    assert sm.describe_processing_job(ProcessingJobName="continuous")["ProcessingJobStatus"] == "InProgress"
+    job = wait_for(describe(sm, "continuous"), "ProcessingJobStatus")
+    assert job["ProcessingJobStatus"] == "Completed"
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="jobs", Prefix="live/")["Contents"])
+    assert keys == ["live/live/early.txt", "live/live/late.txt"]

@@ -136,7 +136,7 @@ class ContainerJobs:
     modified_key = "LastModifiedTime"
 
     def __init__(self, instance: "Instance", kind: Kind, executor: "Executor", *, poll: float = 0.5,
-                 concurrency: int = 256, sync_seconds: float = 10.0):
+                 concurrency: int = 256, sync_seconds: float = 2.0):
         self.instance = instance
         self.kind = kind
         self.executor = executor
