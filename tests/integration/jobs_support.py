@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 import time
+
+from conftest import ADMIN_KEY, ADMIN_SECRET, REGION
 
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 TRUST = {
@@ -88,3 +93,28 @@ def log_messages(server, group: str, prefix: str) -> dict[str, list[str]]:
             token = page["nextForwardToken"]
         found[name] = messages
     return found
+
+
+def run_sdk(server, script: str, timeout: int = 420) -> subprocess.CompletedProcess:
+    """Run an SDK ``script`` as a data scientist's process would: only AWS_ENDPOINT_URL, the admin's keys and
+    the SDK config file Charter writes, real AWS unreachable behind a dead proxy.  Fails the test on a non-zero exit."""
+    env = {key: value for key, value in server.env.items() if not key.startswith(("AWS_", "CHARTER_"))}
+    env.update(
+        AWS_ENDPOINT_URL=server.endpoint,
+        AWS_ACCESS_KEY_ID=ADMIN_KEY,
+        AWS_SECRET_ACCESS_KEY=ADMIN_SECRET,
+        AWS_DEFAULT_REGION=REGION,
+        SAGEMAKER_USER_CONFIG_OVERRIDE=str(server.home / "sagemaker-config.yaml"),
+        HTTPS_PROXY="http://127.0.0.1:9",
+        NO_PROXY="127.0.0.1,localhost",
+    )
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], env=env, capture_output=True, text=True,
+                            timeout=timeout)
+    assert result.returncode == 0, f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    return result
+
+
+def sdk_answer(result) -> dict:
+    """The JSON document an SDK script printed last (after the dots and "!" the SDK prints while it waits)."""
+    last = result.stdout.strip().splitlines()[-1]
+    return json.loads(last.lstrip(".!*"))

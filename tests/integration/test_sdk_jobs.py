@@ -10,15 +10,12 @@ on Adult with validation metrics, and SKLearnProcessor with code.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
 from charter.datasets import fairness
-from conftest import ADMIN_KEY, ADMIN_SECRET, REGION, start_server, stop_server
-from jobs_support import execution_role
+from conftest import REGION, start_server, stop_server
+from jobs_support import execution_role, run_sdk, sdk_answer
 from real_data import need
 
 pytest.importorskip("sagemaker", reason="the SageMaker Python SDK is in the test extras: make install")
@@ -58,28 +55,6 @@ def adult(tmp_path_factory):
     return folder
 
 
-def _run(server, script: str, timeout: int = 420) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in server.env.items() if not key.startswith(("AWS_", "CHARTER_"))}
-    env.update(
-        AWS_ENDPOINT_URL=server.endpoint,
-        AWS_ACCESS_KEY_ID=ADMIN_KEY,
-        AWS_SECRET_ACCESS_KEY=ADMIN_SECRET,
-        AWS_DEFAULT_REGION=REGION,
-        SAGEMAKER_USER_CONFIG_OVERRIDE=str(server.home / "sagemaker-config.yaml"),
-        HTTPS_PROXY="http://127.0.0.1:9",
-        NO_PROXY="127.0.0.1,localhost",
-    )
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], env=env, capture_output=True, text=True,
-                            timeout=timeout)
-    assert result.returncode == 0, f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
-    return result
-
-
-def _answer(result) -> dict:
-    last = result.stdout.strip().splitlines()[-1]
-    return json.loads(last[last.index("{"):])  # the SDK's waiting dots and "!" end without a newline
-
-
 TRAIN_PY = '''
 import argparse, json, os
 import joblib
@@ -108,7 +83,7 @@ def test_sklearn_estimator_fit_on_adult_with_logs(server, role, adult, tmp_path)
     source = tmp_path / "source"
     source.mkdir()
     (source / "train.py").write_text(TRAIN_PY)
-    result = _run(server, f"""
+    result = run_sdk(server, f"""
         import json
         import sagemaker
         from sagemaker.sklearn import SKLearn
@@ -127,7 +102,7 @@ def test_sklearn_estimator_fit_on_adult_with_logs(server, role, adult, tmp_path)
         print(json.dumps({{"model": estimator.model_data, "status": job["TrainingJobStatus"],
                           "metrics": job.get("FinalMetricDataList", []), "name": job["TrainingJobName"]}}, default=str))
     """)
-    answer = _answer(result)
+    answer = sdk_answer(result)
     assert answer["status"] == "Completed"
     assert answer["model"] == f"s3://{BUCKET}/{answer['name']}/output/model.tar.gz"
     accuracy = answer["metrics"][0]["Value"]
@@ -140,7 +115,7 @@ def test_sklearn_estimator_fit_on_adult_with_logs(server, role, adult, tmp_path)
 
 
 def test_builtin_xgboost_on_adult_with_validation_metrics(server, role, adult):
-    result = _run(server, f"""
+    result = run_sdk(server, f"""
         import json
         import sagemaker
         from sagemaker import image_uris
@@ -162,7 +137,7 @@ def test_builtin_xgboost_on_adult_with_validation_metrics(server, role, adult):
                           "metrics": {{m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])}}}},
                          default=str))
     """)
-    answer = _answer(result)
+    answer = sdk_answer(result)
     assert answer["status"] == "Completed", answer
     assert answer["image"].endswith(".dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1")
     assert answer["metrics"]["validation:auc"] > 0.9  # published XGBoost AUC on Adult is about 0.92
@@ -191,7 +166,7 @@ print(f"kept {len(positives)} of {len(frame)} rows")
 def test_sklearn_processor_runs_code(server, role, adult, tmp_path):
     code = tmp_path / "preprocess.py"
     code.write_text(PREPROCESS_PY)
-    result = _run(server, f"""
+    result = run_sdk(server, f"""
         import json
         import sagemaker
         from sagemaker.processing import ProcessingInput, ProcessingOutput
@@ -209,7 +184,7 @@ def test_sklearn_processor_runs_code(server, role, adult, tmp_path):
         job = processor.latest_job.describe()
         print(json.dumps({{"status": job["ProcessingJobStatus"], "name": job["ProcessingJobName"]}}))
     """)
-    answer = _answer(result)
+    answer = sdk_answer(result)
     assert answer["status"] == "Completed"
     assert "kept " in result.stdout  # the job's log, streamed by the SDK
     s3 = server.client(service="s3")
@@ -229,7 +204,7 @@ def test_deepar_on_m4_hourly_from_the_sdks_image_uri(server, role, tmp_path):
             train.write(json.dumps({"start": stamp, "target": [float(v) for v in history[-24 * 21:]]}) + "\n")
             full = list(history[-24 * 21:]) + list(future[:horizon])
             test.write(json.dumps({"start": stamp, "target": [float(v) for v in full]}) + "\n")
-    result = _run(server, f"""
+    result = run_sdk(server, f"""
         import json
         import sagemaker
         from sagemaker import image_uris
@@ -250,7 +225,7 @@ def test_deepar_on_m4_hourly_from_the_sdks_image_uri(server, role, tmp_path):
                           "metrics": {{m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])}}}},
                          default=str))
     """)
-    answer = _answer(result)
+    answer = sdk_answer(result)
     assert answer["status"] == "Completed", answer["failure"]
     assert "forecasting-deepar" in answer["image"]
     metrics = answer["metrics"]
@@ -262,7 +237,7 @@ def test_deepar_on_m4_hourly_from_the_sdks_image_uri(server, role, tmp_path):
 def test_default_model_monitor_suggests_a_baseline_on_adult(server, role, tmp_path):
     frame = need(fairness.adult, "train", drop_missing=True).head(5000)
     frame.to_csv(tmp_path / "adult.csv", index=False)
-    result = _run(server, f"""
+    result = run_sdk(server, f"""
         import json
         import sagemaker
         from sagemaker.model_monitor import DefaultModelMonitor
@@ -280,7 +255,7 @@ def test_default_model_monitor_suggests_a_baseline_on_adult(server, role, tmp_pa
         print(json.dumps({{"status": job["ProcessingJobStatus"], "constraints": constraints,
                           "statistics": statistics}}, default=str))
     """)
-    answer = _answer(result)
+    answer = sdk_answer(result)
     assert answer["status"] == "Completed"
     features = {f["name"]: f for f in answer["statistics"]["features"]}
     assert features["age"]["inferred_type"] == "Integral"

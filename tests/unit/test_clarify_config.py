@@ -397,11 +397,168 @@ def test_files_that_are_not_models_are_refused(tmp_path):
 
 def test_a_job_without_a_model_says_how_to_give_one(tmp_path):
     root = container(tmp_path, {"d.csv": "x,g,y\n1,a,1\n2,b,0\n"})
-    config = csv_config(methods={"shap": {}}, predictor={"model_name": "income-model"})
+    config = csv_config(methods={"shap": {}})
     dataset = data.load(root, config)
     codec = predictor.FeatureCodec(dataset.feature_frame())
-    with pytest.raises(ValidationError, match="predictor.model_name is 'income-model', but Charter cannot deploy"):
+    with pytest.raises(ValidationError, match="predictor is needed for methods.shap/methods.pdp: give predictor.model_name"):
         predictor.open_model(root, config, codec)
-    config = csv_config(methods={"shap": {}})
-    with pytest.raises(ValidationError, match="predictor is needed for methods.shap"):
+
+
+# --------------------------------------------------------------------------- models named by predictor.model_name
+#
+# The built-in fetches them with boto3 (DescribeModel, then S3); here botocore's own
+# Stubber answers those calls, so no server is involved.
+
+
+def _clients():
+    import boto3
+    from botocore.stub import Stubber
+
+    session = boto3.session.Session(aws_access_key_id="AKIATEST", aws_secret_access_key="secret",
+                                    region_name="us-east-1")
+    sagemaker, s3 = session.client("sagemaker"), session.client("s3")
+    return sagemaker, Stubber(sagemaker), s3, Stubber(s3)
+
+
+def _model_description(name="income-model", **container):
+    return {"ModelName": name, "ModelArn": f"arn:aws:sagemaker:us-east-1:123456789012:model/{name}",
+            "CreationTime": 0, "ExecutionRoleArn": "arn:aws:iam::123456789012:role/R",
+            "PrimaryContainer": {"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+                                 **container}}
+
+
+def _tarball(tmp_path, name="model.joblib", content=None) -> bytes:
+    import io
+
+    import joblib
+
+    path = tmp_path / name
+    if content is None:
+        joblib.dump(_fitted_model(), path)
+    else:
+        path.write_bytes(content)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        archive.add(path, arcname=name)
+    return buffer.getvalue()
+
+
+def _body(data: bytes):
+    import io
+
+    from botocore.response import StreamingBody
+
+    return StreamingBody(io.BytesIO(data), len(data))
+
+
+def _named_model_job(tmp_path):
+    root = container(tmp_path / "job", {"d.csv": "x,y\n0,0\n1,0\n2,1\n3,1\n"})
+    config = cfg.parse({"dataset_type": "text/csv", "label": "y", "label_values_or_threshold": [1],
+                        "methods": {"shap": {"num_samples": 8}}, "predictor": {"model_name": "income-model"}})
+    codec = predictor.FeatureCodec(data.load(root, config).feature_frame())
+    return root, config, codec
+
+
+def test_a_named_model_is_described_downloaded_and_loaded(tmp_path):
+    from charter.builtins.clarify.model_source import ModelSource
+
+    root, config, codec = _named_model_job(tmp_path)
+    sagemaker, sm_stub, s3, s3_stub = _clients()
+    url = "s3://models/income/output/model.tar.gz"
+    sm_stub.add_response("describe_model", _model_description(ModelDataUrl=url), {"ModelName": "income-model"})
+    s3_stub.add_response("get_object", {"Body": _body(_tarball(tmp_path))},
+                         {"Bucket": "models", "Key": "income/output/model.tar.gz"})
+    with sm_stub, s3_stub:
+        model = predictor.open_model(root, config, codec,
+                                     source=ModelSource("income-model", sagemaker=sagemaker, s3=s3))
+    assert model.is_classifier and model.description == (
+        f"LogisticRegression classifier from SageMaker model 'income-model' ({url})")
+    assert model.predict(np.array([[0.0], [3.0]])).predicted_label.tolist() == [0, 1]
+    sm_stub.assert_no_pending_responses()
+
+
+def test_a_model_data_source_prefix_is_downloaded_file_by_file(tmp_path):
+    import joblib
+
+    from charter.builtins.clarify.model_source import ModelSource
+
+    root, config, codec = _named_model_job(tmp_path)
+    sagemaker, sm_stub, s3, s3_stub = _clients()
+    joblib.dump(_fitted_model(), tmp_path / "m.joblib")
+    source = {"S3DataSource": {"S3Uri": "s3://models/flat/", "S3DataType": "S3Prefix", "CompressionType": "None"}}
+    sm_stub.add_response("describe_model", _model_description(ModelDataSource=source))
+    s3_stub.add_response("list_objects_v2", {"Contents": [{"Key": "flat/model.joblib"}], "IsTruncated": False},
+                         {"Bucket": "models", "Prefix": "flat/"})
+    s3_stub.add_response("get_object", {"Body": _body((tmp_path / "m.joblib").read_bytes())},
+                         {"Bucket": "models", "Key": "flat/model.joblib"})
+    with sm_stub, s3_stub:
+        model = predictor.open_model(root, config, codec, source=ModelSource("income-model", sagemaker=sagemaker, s3=s3))
+    assert model.predict(np.array([[3.0]])).predicted_label.tolist() == [1]
+
+
+def _fetch_error(tmp_path, describe: dict | None, *, error: tuple[str, str] | None = None, s3_answer=None) -> str:
+    from charter.builtins.clarify.model_source import ModelSource
+
+    root, config, codec = _named_model_job(tmp_path)
+    sagemaker, sm_stub, s3, s3_stub = _clients()
+    if error:
+        sm_stub.add_client_error("describe_model", service_error_code=error[0], service_message=error[1])
+    else:
+        sm_stub.add_response("describe_model", describe)
+    if s3_answer is not None:
+        if isinstance(s3_answer, tuple):
+            s3_stub.add_client_error("get_object", service_error_code=s3_answer[0], service_message=s3_answer[1],
+                                     http_status_code=int(s3_answer[2]))
+        else:
+            s3_stub.add_response("get_object", {"Body": _body(s3_answer)})
+    with sm_stub, s3_stub, pytest.raises(ClientError) as caught:
+        predictor.open_model(root, config, codec, source=ModelSource("income-model", sagemaker=sagemaker, s3=s3))
+    return str(caught.value)
+
+
+def test_a_named_model_that_cannot_be_fetched_says_why(tmp_path):
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model/income-model"
+    missing = _fetch_error(tmp_path / "a", None, error=("ValidationException", f'Could not find model "{arn}".'))
+    assert missing.startswith("model: predictor.model_name 'income-model': there is no such model")
+    assert "create it with CreateModel" in missing
+
+    denied = _fetch_error(tmp_path / "b", None, error=("AccessDeniedException", "not authorized"))
+    assert "the job's role may not call sagemaker:DescribeModel (AccessDeniedException: not authorized)" in denied
+
+    no_data = _fetch_error(tmp_path / "c", _model_description())
+    assert "has no ModelDataUrl or ModelDataSource, so there is no model file to load" in no_data
+
+    pipeline = _model_description()
+    pipeline["Containers"] = [pipeline.pop("PrimaryContainer")] * 2
+    assert "is an inference pipeline of 2 containers" in _fetch_error(tmp_path / "d", pipeline)
+
+    url = "s3://models/gone/model.tar.gz"
+    gone = _fetch_error(tmp_path / "e", _model_description(ModelDataUrl=url),
+                        s3_answer=("NoSuchKey", "The specified key does not exist.", 404))
+    assert f"nothing is stored at its model data {url} (NoSuchKey)" in gone
+
+    xgboost = _fetch_error(tmp_path / "f", _model_description(ModelDataUrl=url),
+                           s3_answer=_tarball(tmp_path, "xgboost-model", b"binary booster"))
+    assert f"its model data {url} cannot be loaded (no model file in model.tar.gz" in xgboost
+    assert "needs a scikit-learn style model saved with joblib or pickle" in xgboost
+
+
+def test_a_job_without_credentials_is_told_why_it_cannot_describe_the_model(tmp_path, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    root, config, codec = _named_model_job(tmp_path)
+    with pytest.raises(ClientError, match="the job has no AWS credentials to call sagemaker:DescribeModel"):
         predictor.open_model(root, config, codec)
+
+
+def test_s3_addresses_of_model_data():
+    from charter.builtins.clarify.model_source import s3_location
+
+    assert s3_location("s3://b/k/model.tar.gz") == ("b", "k/model.tar.gz")
+    assert s3_location("https://b.s3.us-east-1.amazonaws.com/k/model.tar.gz") == ("b", "k/model.tar.gz")
+    assert s3_location("https://s3.eu-west-1.amazonaws.com/b/k%20x/m.tar.gz") == ("b", "k x/m.tar.gz")
+    assert s3_location("https://example.com/b/k") is None and s3_location("file:///m.tar.gz") is None

@@ -17,8 +17,9 @@ mean_sq (got 'max')``.  Keys Clarify defines but Charter does not implement (com
 vision, NLP, time series, a separate predicted-label dataset) are refused by name rather
 than silently ignored; unknown keys are refused as likely typos.
 
-Charter extension: ``predictor.model_path`` names a model file (see ``predictor.py``)
-that stands in for the shadow endpoint Clarify would deploy from ``predictor.model_name``.
+``predictor.model_name`` names a SageMaker model, whose artifact the built-in fetches and
+calls in process instead of deploying a shadow endpoint (see ``predictor.py``).  Charter
+extension: ``predictor.model_path`` names a model file in the job instead.
 """
 
 from __future__ import annotations
@@ -237,8 +238,9 @@ class Facet:
 class Predictor:
     """Where predictions come from.
 
-    ``model_path``: a model file (Charter).  ``model_name`` / ``endpoint_name``: a
-    SageMaker model or endpoint (not served by Charter yet).  ``probability``: which
+    ``model_path``: a model file (Charter).  ``model_name``: a SageMaker model, whose
+    artifact is fetched and loaded (``predictor.py``).  ``endpoint_name``: an endpoint
+    (refused: Charter serves none yet).  ``probability``: which
     model output to explain (an index, or a class label).  ``label_headers``: names of
     the model's outputs.  The deployment settings (instance type and count, content
     types, templates) are accepted and have no effect on a local model.

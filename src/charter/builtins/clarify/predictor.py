@@ -1,8 +1,9 @@
-"""Predictions for a Clarify job from a local model file.
+"""Predictions for a Clarify job from a model the built-in loads itself.
 
 SageMaker Clarify gets predictions from a shadow endpoint it deploys from
 ``predictor.model_name`` (or from an existing ``predictor.endpoint_name``).  Until
-Charter serves endpoints, the model is a file the built-in loads itself.  Which file:
+Charter serves endpoints, the built-in loads the model file and calls it in process.
+Which file:
 
 1. ``predictor.model_path`` in ``analysis_config.json``.  A path under ``/opt/ml/``
    is a path inside the container and is read from the container root (so
@@ -11,7 +12,11 @@ Charter serves endpoints, the model is a file the built-in loads itself.  Which 
    ``/opt/ml/processing/input/``.
 2. Otherwise the processing input named ``model`` at
    ``/opt/ml/processing/input/model``: a file, or a directory holding exactly one
-   model file.  This is where a platform stages the artifact of ``predictor.model_name``.
+   model file.
+3. Otherwise the artifact of the SageMaker model ``predictor.model_name``, fetched
+   as the platform would (``DescribeModel``, then its ``ModelDataUrl`` from S3, with
+   the job's credentials; ``model_source.py``).  This is what the SageMaker SDK's
+   ``SageMakerClarifyProcessor`` asks for with ``ModelConfig(model_name=...)``.
 
 The file is a scikit-learn compatible estimator (anything with ``predict``) saved with
 ``joblib.dump`` or ``pickle`` (``*.joblib``, ``*.pkl``, ``*.pickle``, or a file named
@@ -59,6 +64,7 @@ import pandas as pd
 from .. import ClientError
 from .config import AnalysisConfig, Predictor, ValidationError
 from .data import is_numeric
+from .model_source import ModelSource, ModelSourceError
 
 MODEL_DIR = Path("opt/ml/processing/input/model")
 INPUT_DIR = Path("opt/ml/processing/input")
@@ -263,10 +269,12 @@ class Predictions:
 class LocalModel:
     """A loaded model, called the way the configuration describes (see the module docstring)."""
 
-    def __init__(self, model: Any, codec: FeatureCodec, config: AnalysisConfig, source: Path):
+    def __init__(self, model: Any, codec: FeatureCodec, config: AnalysisConfig, source: Path,
+                 origin: str | None = None):
         self.model = model
         self.codec = codec
         self.source = source
+        self.origin = origin  # where the file came from, when it is not a file of the job (a SageMaker model)
         self.threshold = config.probability_threshold
         predictor = config.predictor or Predictor()
         self.classes = np.asarray(getattr(model, "classes_", [])) if hasattr(model, "predict_proba") else None
@@ -281,7 +289,7 @@ class LocalModel:
     @property
     def description(self) -> str:
         kind = "classifier" if self.is_classifier else "model"
-        return f"{type(self.model).__name__} {kind} from {self.source.name}"
+        return f"{type(self.model).__name__} {kind} from {self.origin or self.source.name}"
 
     def _positive_class(self, label_values: list | None) -> int:
         """For a binary classifier, the column of the positive label: the one class that
@@ -396,23 +404,40 @@ def _native(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def open_model(root: Path, config: AnalysisConfig, codec: FeatureCodec) -> LocalModel:
-    """The job's model, ready to call; a clear error when it has none or cannot use it."""
+def open_model(root: Path, config: AnalysisConfig, codec: FeatureCodec, *, source: ModelSource | None = None) -> LocalModel:
+    """The job's model, ready to call; a clear error when it has none or cannot use it.
+
+    ``source`` fetches ``predictor.model_name`` when no model file is in the job
+    (default: boto3 clients of the container's environment).
+    """
     location = model_location(root, config.predictor)
     if location is None:
         if config.predictor is not None and config.predictor.model_name is not None:
-            raise ValidationError(
-                "predictor.model_name",
-                f"is {config.predictor.model_name!r}, but Charter cannot deploy a shadow endpoint yet; give "
-                "predictor.model_path, or stage the model as the processing input 'model' "
-                "(/opt/ml/processing/input/model)",
-            )
+            return _open_named_model(source or ModelSource(config.predictor.model_name), config, codec)
         needs = "methods.shap/methods.pdp" if (config.shap or config.pdp) else "methods.post_training_bias"
         raise ValidationError(
             "predictor",
-            f"is needed for {needs}: give predictor.model_path (a model file) or stage the model as the processing "
-            "input 'model' (/opt/ml/processing/input/model)",
+            f"is needed for {needs}: give predictor.model_name (a SageMaker model), predictor.model_path (a model "
+            "file) or stage the model as the processing input 'model' (/opt/ml/processing/input/model)",
         )
     if location.is_dir():
         location = _from_directory(location, str(location))
     return LocalModel(load_model(location), codec, config, location)
+
+
+def _open_named_model(source: ModelSource, config: AnalysisConfig, codec: FeatureCodec) -> LocalModel:
+    """Download the SageMaker model's artifact to a scratch directory and load it from there."""
+    with tempfile.TemporaryDirectory(prefix="charter-clarify-model-") as scratch:
+        path = source.download(Path(scratch))
+        uri, _ = source.artifact()
+        try:
+            model = load_model(path)
+        except ModelError as error:
+            image = source.container().get("Image") or "its image"
+            raise ModelSourceError(
+                source.name,
+                f"its model data {uri} cannot be loaded ({error.args[0].removeprefix('model: ')}); Charter's Clarify "
+                f"calls the model in process and needs a scikit-learn style model saved with joblib or pickle, as "
+                f"the SageMaker scikit-learn image ({image}) loads it",
+            ) from None
+        return LocalModel(model, codec, config, path, origin=f"SageMaker model {source.name!r} ({uri})")
