@@ -53,7 +53,7 @@ def instance(tmp_path_factory, database_url_factory):
 def no_jobs_left(instance):
     yield
     with instance.transaction() as conn:  # each test starts with none due
-        for arn in conn.execute(Engine(instance, Recorder(), lease=1)._due()).scalars().all():
+        for arn in conn.execute(engine.Documents(JOB_TYPE).query()).scalars().all():
             store.remove(conn, store.get(conn, arn))
 
 

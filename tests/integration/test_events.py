@@ -23,7 +23,8 @@ import pytest
 from sqlalchemy import select
 
 from charter.instance import Instance
-from charter.runtime.webhooks import verify_signature
+from charter.runtime.engine import Outcome
+from charter.runtime.webhooks import WebhookConfig, WebhookWorker, verify_signature
 from charter.services import subscriptions as subs
 from charter.store.events import emit
 from charter.store.schema import subscriptions as subscriptions_table
@@ -423,3 +424,74 @@ def test_deliveries_survive_a_stop_and_a_crash(tmp_path, database_url_factory, r
         installation.close()
         if server.process.poll() is None:
             stop_server(server)
+
+
+# --- the sender on the job engine, driven step by step ------------------------------
+
+
+@pytest.fixture(scope="module")
+def quiet(tmp_path_factory, database_url_factory):
+    """An installation no server sends for: the test's own engines are the only senders."""
+    instance = Instance.from_env(home=str(tmp_path_factory.mktemp("quiet")), database_url=database_url_factory())
+    yield instance
+    instance.close()
+
+
+def sender(instance: Instance, *, lease: float = 30.0):
+    config = WebhookConfig(backoff_base=BACKOFF_BASE, max_attempts=MAX_ATTEMPTS, lease_seconds=lease, timeout_seconds=5)
+    return WebhookWorker(instance, config)
+
+
+def quiet_subscription(instance: Instance, url: str) -> tuple[str, str]:
+    kind = event_type()
+    with instance.transaction() as conn:
+        subscription_id, _secret = subs.subscribe(conn, instance.keyring, url, [kind])
+    emit_event(instance, kind)
+    return subscription_id, kind
+
+
+def test_a_clean_stop_hands_a_claimed_delivery_back_without_counting_the_attempt(quiet, receiver):
+    url = receiver.url()
+    subscription_id, _ = quiet_subscription(quiet, url)
+    stopping = sender(quiet, lease=300)
+    assert stopping._claim() is not None
+    (claimed,) = deliveries_of(quiet, subscription_id)
+    assert claimed["Attempts"] == 1 and claimed["NextAttemptAt"] > time.time() + 200
+    assert stopping.release() == 1
+    (handed_back,) = deliveries_of(quiet, subscription_id)
+    assert handed_back["Status"] == "Pending" and handed_back["Attempts"] == 0
+    assert handed_back["NextAttemptAt"] <= time.time()
+
+    assert sender(quiet).run_once()  # due at once, and sent as the first attempt
+    (request,) = receiver.wait_for(url, 1)
+    assert request.headers["x-charter-attempt"] == "1"
+    (delivery,) = wait_for_deliveries(quiet, subscription_id, lambda d: d[0]["Status"] == "Delivered")
+    assert delivery["Attempts"] == 1
+
+
+def test_a_late_outcome_after_a_takeover_is_ignored(quiet, receiver):
+    url = receiver.url(fail_always=True)
+    subscription_id, _ = quiet_subscription(quiet, url)
+    crashed = sender(quiet, lease=0.2)
+    claimed = crashed._claim()  # claims, then "hangs" past its lease
+    assert claimed is not None and not sender(quiet).run_once()  # the lease holds
+    time.sleep(0.3)
+    assert sender(quiet).run_once()  # taken over: attempt 2, which fails
+    (retrying,) = wait_for_deliveries(quiet, subscription_id, lambda d: d[0]["LastError"] is not None)
+    assert retrying["Status"] == "Pending" and retrying["Attempts"] == 2
+    crashed._finish(claimed.key, Outcome("Delivered"))  # the first attempt's answer, too late to count
+    assert deliveries_of(quiet, subscription_id) == [retrying]
+    assert [r.headers["x-charter-attempt"] for r in receiver.seen(url)] == ["2"]
+    unsubscribe(quiet, subscription_id)
+
+
+def test_a_delivery_whose_every_attempt_died_ends_failed(quiet, receiver):
+    url = receiver.url()
+    subscription_id, _ = quiet_subscription(quiet, url)
+    for _ in range(MAX_ATTEMPTS):  # claims whose processes "die" mid-send
+        assert sender(quiet, lease=0.01)._claim() is not None
+        time.sleep(0.02)
+    assert not sender(quiet).run_once()
+    (delivery,) = deliveries_of(quiet, subscription_id)
+    assert delivery["Status"] == "Failed" and delivery["Attempts"] == MAX_ATTEMPTS
+    assert "interrupted" in delivery["LastError"] and receiver.seen(url) == []

@@ -1,4 +1,4 @@
-"""Webhook delivery: the outbox worker that POSTs events to subscribers, signed.
+"""Webhook delivery: the outbox sender that POSTs events to subscribers, signed.
 
 ``store.events.emit`` writes each event and one ``Pending`` delivery per
 matching subscription in the transaction of the change that caused it.  This
@@ -39,12 +39,16 @@ After ``CHARTER_WEBHOOK_MAX_ATTEMPTS`` attempts (default 10) the delivery is
 
 Claiming
 --------
-The worker claims due deliveries (``Pending`` and ``next_attempt_at <= now``)
-a few at a time in a short write transaction that counts the attempt and moves
-``next_attempt_at`` a lease into the future, then sends with no transaction
-open.  If the process dies mid-send the row simply becomes due again when the
-lease runs out and a restarted worker retries it.  On PostgreSQL the claim uses
-``FOR UPDATE SKIP LOCKED`` so several servers on one database share the work.
+The sender runs on the job engine (:mod:`charter.runtime.engine`), with the
+``deliveries`` table as its source: due deliveries (``Pending`` and
+``next_attempt_at <= now``) are claimed one per short write transaction that
+counts the attempt and moves ``next_attempt_at`` a lease into the future, and
+up to ``WebhookConfig.concurrency`` are sent at once, each in a thread of its
+own, with no transaction open; the lease is renewed while a send lasts.  If the
+process dies mid-send the row becomes due again when the lease runs out and a
+restarted worker retries it; a clean stop hands unfinished sends back at once.
+On PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED`` so several servers on
+one database share the work.
 
 Settings (environment):
 ``CHARTER_WEBHOOK_BACKOFF_BASE_SECONDS`` (1), ``CHARTER_WEBHOOK_MAX_ATTEMPTS`` (10),
@@ -60,16 +64,15 @@ import logging
 import random
 import threading
 import time
-import weakref
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 
 from ..store.schema import deliveries, events, subscriptions
-from . import background
+from . import background, engine
+from .engine import Candidate, Engine, JobProblem, Lease, Outcome
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..instance import Instance
@@ -146,7 +149,7 @@ class WebhookConfig:
     lease_seconds: float = 60.0
     timeout_seconds: float = 10.0
     poll_interval: float = 0.5
-    batch_size: int = 8
+    concurrency: int = 8  # sends at once
 
     @classmethod
     def from_settings(cls, settings: "Settings") -> "WebhookConfig":
@@ -160,7 +163,7 @@ class WebhookConfig:
 
 # --- waking workers early -------------------------------------------------------
 
-_wake_events: "weakref.WeakSet[threading.Event]" = weakref.WeakSet()
+DELIVERIES = "webhook-deliveries"  # the deliveries source's kind, for engine.notify
 
 
 def notify() -> None:
@@ -169,198 +172,135 @@ def notify() -> None:
     Call it after committing a transaction that emitted events; events written
     by other processes are found by polling (every ``poll_interval`` seconds).
     """
-    for wake in list(_wake_events):
-        wake.set()
+    engine.notify(DELIVERIES)
 
 
-# --- the worker -------------------------------------------------------------------
+# --- where deliveries wait: the engine's source -----------------------------------
+
+
+class Deliveries:
+    """The delivery-row source: ``Pending`` deliveries whose ``next_attempt_at`` has come.
+
+    A claim counts the attempt and moves ``next_attempt_at`` a lease ahead.  The
+    table has no owner column; the attempt count tells a lease from its
+    successor's, since any later claim counts one more (and an engine forgets a
+    lease it handed back, whose count went one down).
+    """
+
+    kind = DELIVERIES
+
+    def __init__(self, config: WebhookConfig):
+        self.config = config
+
+    def due(self, conn: Connection, now: float, *, limit: int, lock: bool) -> Iterable[Candidate]:
+        c = deliveries.c
+        query = (
+            select(c.id, c.attempts, c.next_attempt_at, c.last_error)
+            .where(c.status == "Pending", c.next_attempt_at <= now)
+            .order_by(c.next_attempt_at, c.id)
+            .limit(limit)
+        )
+        if lock:
+            query = query.with_for_update(skip_locked=True)
+        for row in conn.execute(query).all():
+            yield Candidate(row.id, Lease(None, row.next_attempt_at, row.attempts), row)
+
+    def take(self, conn: Connection, row, lease: Lease) -> None:
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == row.id)
+            .values(attempts=lease.attempts, next_attempt_at=lease.expires_at)
+        )
+
+    def held(self, conn: Connection, delivery_id: int, lease: Lease):
+        c = deliveries.c
+        # Only a row still Pending is ours to settle (an unsubscribe may have deleted it).
+        return conn.execute(
+            select(c.id, c.attempts, c.next_attempt_at, c.last_error)
+            .where(c.id == delivery_id, c.status == "Pending", c.attempts == lease.attempts)
+            .with_for_update()
+        ).first()
+
+    def record(self, conn: Connection, row, outcome: Outcome) -> None:
+        now = time.time()
+        if outcome.status == "Delivered":
+            values = {"status": "Delivered", "delivered_at": now, "last_error": None}
+        elif row.attempts >= self.config.max_attempts:
+            values = {"status": "Failed", "last_error": f"attempt {row.attempts}: {outcome.reason}"}
+        else:
+            delay = backoff_delay(row.attempts, self.config.backoff_base)
+            values = {"next_attempt_at": now + delay, "last_error": f"attempt {row.attempts}: {outcome.reason}"}
+        pending = update(deliveries).where(deliveries.c.id == row.id, deliveries.c.status == "Pending")
+        conn.execute(pending.values(**values))
+
+    def soonest(self, conn: Connection) -> float | None:
+        return conn.execute(
+            select(func.min(deliveries.c.next_attempt_at)).where(deliveries.c.status == "Pending")
+        ).scalar()
+
+
+# --- sending one: the engine's runner -----------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Claimed:
+class _Delivery:
     delivery_id: int
     attempt: int
     event_id: str
     body: bytes
     url: str
-    secret: str | None
-    secret_error: str | None
+    secret: str
 
 
-class WebhookWorker:
-    """Sends due deliveries; one thread polls, a small pool sends a claimed batch in parallel."""
+class Sender:
+    """Sends one delivery: reads its event and subscription, signs, POSTs."""
 
-    def __init__(self, instance: "Instance", config: WebhookConfig | None = None):
+    name = "webhooks"
+
+    def __init__(self, instance: "Instance", config: WebhookConfig):
         self.instance = instance
-        self.config = config or WebhookConfig.from_settings(instance.settings)
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        self.config = config
+        self.concurrency = config.concurrency
         self._http: httpx.Client | None = None
+        self._lock = threading.Lock()
 
-    # lifecycle
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._http = httpx.Client(
-            timeout=self.config.timeout_seconds,
-            follow_redirects=False,
-            headers={"User-Agent": USER_AGENT},
+    def interrupted(self, row) -> str:
+        return (
+            f"interrupted (the server died mid-send) on the last of {self.config.max_attempts} attempts; "
+            f"earlier error: {row.last_error or 'none'}"
         )
-        self._pool = ThreadPoolExecutor(max_workers=self.config.batch_size, thread_name_prefix="charter-webhook-send")
-        _wake_events.add(self._wake)
-        self._thread = threading.Thread(target=self._run, name="charter-webhooks", daemon=True)
-        self._thread.start()
 
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        self._stop.set()
-        self._wake.set()
-        # Sends in flight finish (bounded by the timeout); an unfinished one is
-        # retried by the next start once its lease runs out.
-        self._thread.join(timeout=self.config.timeout_seconds + 5)
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._http.close()
-        _wake_events.discard(self._wake)
-        self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sent = self.run_once()
-                if sent >= self.config.batch_size:
-                    continue  # more may be due right away
-                pause = self._until_next_due()
-            except Exception:  # the database may be briefly away; keep the worker alive
-                log.exception("webhook worker: polling failed; retrying")
-                pause = self.config.poll_interval * 4
-            self._wake.wait(pause)
-            self._wake.clear()
-
-    def _until_next_due(self) -> float:
-        """Seconds to sleep: until the earliest pending delivery is due, at most one poll interval."""
-        with self.instance.transaction(write=False) as conn:
-            soonest = conn.execute(
-                select(func.min(deliveries.c.next_attempt_at)).where(deliveries.c.status == "Pending")
-            ).scalar()
-        if soonest is None:
-            return self.config.poll_interval
-        return min(self.config.poll_interval, max(0.0, soonest - time.time()))
-
-    # one round
-
-    def run_once(self) -> int:
-        """Claim and send one batch of due deliveries; returns how many were claimed."""
-        if not self._anything_due():
-            return 0
-        claimed = self._claim()
-        if not claimed:
-            return 0
-        if self._pool is None:  # used directly, without start(): send in this thread
-            for item in claimed:
-                self._deliver(item)
-        else:
-            for future in [self._pool.submit(self._deliver, item) for item in claimed]:
-                future.result()
-        return len(claimed)
-
-    def _anything_due(self) -> bool:
-        # A read first, so an idle server does not take SQLite's write lock every poll.
-        with self.instance.transaction(write=False) as conn:
-            return (
-                conn.execute(
-                    select(deliveries.c.id)
-                    .where(deliveries.c.status == "Pending", deliveries.c.next_attempt_at <= time.time())
-                    .limit(1)
-                ).first()
-                is not None
-            )
-
-    def _claim(self) -> list[_Claimed]:
-        config = self.config
-        now = time.time()
-        keyring = self.instance.keyring
-        claimed: list[_Claimed] = []
-        with self.instance.transaction() as conn:
-            rows = conn.execute(
-                select(deliveries.c.id, deliveries.c.attempts, deliveries.c.last_error)
-                .where(deliveries.c.status == "Pending", deliveries.c.next_attempt_at <= now)
-                .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
-                .limit(config.batch_size)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if not rows:
-                return []
-            interrupted = [row for row in rows if row.attempts >= config.max_attempts]
-            for row in interrupted:
-                # Its last allowed attempt was claimed by a process that stopped mid-send.
-                conn.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id == row.id)
-                    .values(
-                        status="Failed",
-                        last_error=(
-                            f"attempt {row.attempts} of {config.max_attempts} was interrupted by a server stop; "
-                            f"earlier error: {row.last_error or 'none'}"
-                        ),
-                    )
-                )
-            ready = {row.id: row.attempts + 1 for row in rows if row.attempts < config.max_attempts}
-            if not ready:
-                return []
-            for delivery_id, attempt in ready.items():
-                conn.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id == delivery_id)
-                    .values(attempts=attempt, next_attempt_at=now + config.lease_seconds)
-                )
-            details = conn.execute(
-                select(
-                    deliveries.c.id,
-                    events.c.event_id,
-                    events.c.document,
-                    subscriptions.c.url,
-                    subscriptions.c.secret_ciphertext,
-                )
-                .join(events, events.c.id == deliveries.c.event_id)
-                .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
-                .where(deliveries.c.id.in_(list(ready)))
-                .order_by(deliveries.c.id)
-            ).all()
-        for row in details:
-            secret, secret_error = None, None
-            try:
-                secret = keyring.decrypt(row.secret_ciphertext)
-            except RuntimeError as exc:
-                secret_error = str(exc)
-            claimed.append(
-                _Claimed(
-                    delivery_id=row.id,
-                    attempt=ready[row.id],
-                    event_id=row.event_id,
-                    body=row.document.encode("utf-8"),
-                    url=row.url,
-                    secret=secret,
-                    secret_error=secret_error,
-                )
-            )
-        return claimed
-
-    def _deliver(self, item: _Claimed) -> None:
-        error = self._send(item)
+    def prepare(self, conn: Connection, row) -> _Delivery:
+        found = conn.execute(
+            select(deliveries.c.attempts, events.c.event_id, events.c.document, subscriptions.c.url,
+                   subscriptions.c.secret_ciphertext)
+            .join(events, events.c.id == deliveries.c.event_id)
+            .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+            .where(deliveries.c.id == row.id)
+        ).first()
+        if found is None:
+            raise JobProblem("the delivery's event or subscription is gone")
         try:
-            self._record(item, error)
-        except Exception:  # the lease makes it due again; nothing is lost
-            log.exception("webhook worker: could not record the outcome of delivery %s", item.delivery_id)
+            secret = self.instance.keyring.decrypt(found.secret_ciphertext)
+        except RuntimeError as exc:  # a failed attempt like any other: retried after its backoff
+            raise JobProblem(f"cannot sign: {exc}") from None
+        return _Delivery(row.id, found.attempts, found.event_id, found.document.encode("utf-8"), found.url, secret)
 
-    def _send(self, item: _Claimed) -> str | None:
+    def run(self, delivery_id: int, item: _Delivery) -> Outcome:
+        error = self._send(item)
+        if error is None:
+            return Outcome("Delivered")
+        log.info("webhook delivery %s to %s failed (attempt %s): %s", delivery_id, item.url, item.attempt, error)
+        return Outcome("Failed", error)
+
+    def stopped(self) -> None:
+        with self._lock:
+            if self._http is not None:
+                self._http.close()
+                self._http = None
+
+    def _send(self, item: _Delivery) -> str | None:
         """POST one delivery; None on a 2xx answer, else what went wrong."""
-        if item.secret is None:
-            return f"cannot sign: {item.secret_error}"
         timestamp = int(time.time())
         headers = {
             "Content-Type": "application/json",
@@ -388,29 +328,21 @@ class WebhookWorker:
         return f"HTTP {response.status_code} {response.reason_phrase}" + (f": {snippet}" if snippet else "")
 
     def _http_client(self) -> httpx.Client:
-        if self._http is None:
-            self._http = httpx.Client(
-                timeout=self.config.timeout_seconds, follow_redirects=False, headers={"User-Agent": USER_AGENT}
-            )
-        return self._http
-
-    def _record(self, item: _Claimed, error: str | None) -> None:
-        now = time.time()
-        # Only a row still Pending is ours to settle (an unsubscribe may have deleted it).
-        target = update(deliveries).where(deliveries.c.id == item.delivery_id, deliveries.c.status == "Pending")
-        if error is None:
-            values = {"status": "Delivered", "delivered_at": now, "last_error": None}
-        elif item.attempt >= self.config.max_attempts:
-            values = {"status": "Failed", "last_error": f"attempt {item.attempt}: {error}"}
-        else:
-            delay = backoff_delay(item.attempt, self.config.backoff_base)
-            values = {"next_attempt_at": now + delay, "last_error": f"attempt {item.attempt}: {error}"}
-        with self.instance.transaction() as conn:
-            conn.execute(target.values(**values))
-        if error is not None:
-            log.info("webhook delivery %s to %s failed (attempt %s): %s", item.delivery_id, item.url, item.attempt, error)
+        with self._lock:  # one client (one connection pool) for every send thread
+            if self._http is None:
+                self._http = httpx.Client(
+                    timeout=self.config.timeout_seconds, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+                )
+            return self._http
 
 
 @background("webhooks")
-def webhook_worker(instance: "Instance") -> WebhookWorker:
-    return WebhookWorker(instance)
+def WebhookWorker(instance: "Instance", config: WebhookConfig | None = None) -> Engine:
+    """The engine sending webhook deliveries, several at once, in threads of the server."""
+    config = config or WebhookConfig.from_settings(instance.settings)
+    return Engine(
+        instance, Sender(instance, config), source=Deliveries(config),
+        lease=config.lease_seconds, poll=config.poll_interval, max_attempts=config.max_attempts,
+        # Sends in flight finish (bounded by the timeout); one that does not is handed back.
+        join_timeout=config.timeout_seconds + 5,
+    )
