@@ -241,6 +241,12 @@ def test_create_refuses_what_sagemaker_refuses(server, role):
         sm.create_training_job(**training_request(server, "dup-channel", role, "print(1)", channels=[channel, channel]))
     with pytest.raises(ClientError, match="S3OutputPath"):
         sm.create_training_job(**training_request(server, "bad-output", role, "print(1)", output="s3://jobs/a/../b"))
+    for part in ("AlgorithmSpecification", "ResourceConfig"):  # optional in botocore's model, needed here
+        request = training_request(server, f"no-{part.lower()}", role, "print(1)")
+        request.pop(part)
+        with pytest.raises(ClientError, match=f"{part} is required") as error:
+            sm.create_training_job(**request)
+        assert error.value.response["Error"]["Code"] == "ValidationException"
     with pytest.raises(ClientError, match="does not exist") as error:
         sm.describe_training_job(TrainingJobName="never-made")
     assert error.value.response["Error"]["Code"] == "ResourceNotFound"

@@ -117,7 +117,12 @@ def input_data_config(channels: list[dict], default_mode: str) -> dict:
 @operation("CreateTrainingJob", resource=_create_resource)
 def create_training_job(call: Call, params: dict) -> dict:
     name = params["TrainingJobName"]
-    algorithm = params["AlgorithmSpecification"]
+    algorithm = params.get("AlgorithmSpecification")
+    if algorithm is None:
+        raise ValidationException(
+            "AlgorithmSpecification is required: give its TrainingImage (e.g. from sagemaker.image_uris.retrieve(...)) "
+            "and TrainingInputMode."
+        )
     if algorithm.get("AlgorithmName") and not algorithm.get("TrainingImage"):
         raise ValidationException(
             "AlgorithmSpecification.AlgorithmName (algorithm resources) is not supported by Charter; give "
@@ -125,7 +130,9 @@ def create_training_job(call: Call, params: dict) -> dict:
         )
     runner = resolve_image(algorithm.get("TrainingImage"), "AlgorithmSpecification.TrainingImage")
     check_role(call, params["RoleArn"])
-    resources = params["ResourceConfig"]
+    resources = params.get("ResourceConfig")
+    if resources is None:
+        raise ValidationException("ResourceConfig is required: give InstanceType, InstanceCount and VolumeSizeInGB.")
     if resources.get("InstanceGroups"):
         raise ValidationException(
             "ResourceConfig.InstanceGroups (heterogeneous clusters) is not supported by Charter yet; give "
