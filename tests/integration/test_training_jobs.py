@@ -383,8 +383,8 @@ def test_pipe_mode_streams_each_epoch_into_its_own_fifo(server, role):
                      attributes=["source-ref", "label"], RecordWrapperType="RecordIO")]
     sm.create_training_job(**training_request(server, "piped", role, script, channels=channels))
     job = wait_for(describe(sm, "piped"), "TrainingJobStatus")
-    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     lines = next(iter(log_messages(server, GROUP, "piped/").values()))
+    assert job["TrainingJobStatus"] == "Completed", (job.get("FailureReason"), lines)
     assert lines[0] == "listing ['code', 'plain_0', 'records_0', 'zipped_0']"
     assert lines[1:] == ["plain 0 b'alpha\\nbeta\\n'", "plain 1 b'alpha\\nbeta\\n'", "zipped b'gamma\\n'",
                          "records [b'alpha\\n', b'0', b'beta\\n', b'1']"]

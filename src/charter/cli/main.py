@@ -11,6 +11,7 @@ import datetime as dt
 import importlib
 import json
 import re
+import subprocess
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,6 +91,16 @@ def server(
     port: Optional[int] = typer.Option(None, help="Port (CHARTER_PORT, default 8642)."),
     demo: bool = typer.Option(False, help="Seed a small demo workspace on first start."),
     log_level: str = typer.Option("warning", help="uvicorn's log level."),
+    ray: bool = typer.Option(
+        False, "--ray",
+        help="Run training and processing jobs on a Ray cluster of this installation's own: a Ray head on this "
+        "machine (`ray start --head`, sized by CHARTER_LOCAL_CPUS/CHARTER_LOCAL_MEMORY_MIB when set), started "
+        "unless the one recorded in CHARTER_HOME/ray-head.json still answers. It keeps running when the server "
+        "stops, like the jobs on it, so a restarted server re-attaches to them; other machines join it with "
+        "`ray start --address <this machine>:<port>` (the port is in ray-head.json), and `ray stop` on this "
+        "machine ends it. Without --ray, CHARTER_RAY_ADDRESS names an existing cluster (host:port); with "
+        "neither, jobs run on this machine alone.",
+    ),
 ) -> None:
     """Start the SageMaker-compatible API server."""
     import uvicorn
@@ -98,6 +109,19 @@ def server(
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     from ..instance import Instance
+
+    if ray:
+        from ..runtime.executors.ray import local_cluster
+        from ..settings import Settings
+
+        wanted = Settings.from_env(**overrides)
+        try:
+            address, started = local_cluster(wanted.home, cpus=wanted.local_cpus, memory_mib=wanted.local_memory_mib)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as problem:
+            _fail(f"could not start a Ray head for the jobs: {problem}")
+        overrides["ray_address"] = address
+        out.print(f"Jobs run on the Ray cluster at {address} ({'started now' if started else 'already running'})",
+                  highlight=False)
 
     instance = Instance.from_env(**overrides)
     settings = instance.settings

@@ -22,14 +22,20 @@ _lock = threading.Lock()
 
 
 def executor_for(instance: "Instance") -> "Executor":
-    """The installation's executor: a LocalExecutor over this machine's CPUs and memory."""
+    """The installation's executor: a RayExecutor on the cluster at ``Settings.ray_address`` when one is
+    set, else a LocalExecutor over this machine's CPUs and memory."""
     with _lock:
         executor = instance.__dict__.get("_job_executor")
         if executor is None:
-            from .executors.local import LocalExecutor
-
             settings = instance.settings
-            executor = LocalExecutor(cpus=settings.local_cpus, memory_mib=settings.local_memory_mib)
+            if settings.ray_address:
+                from .executors.ray import RayExecutor  # imports Ray: only where a cluster is configured
+
+                executor = RayExecutor(settings.ray_address)
+            else:
+                from .executors.local import LocalExecutor
+
+                executor = LocalExecutor(cpus=settings.local_cpus, memory_mib=settings.local_memory_mib)
             instance.__dict__["_job_executor"] = executor
         return executor
 

@@ -454,6 +454,14 @@ class ContainerJobs:
     def _conclude(self, job_arn, spec, execution, states: list["HostState"], roots, directory, synced) -> Outcome:
         reasons = {s.reason for s in states}
         training = self.kind is TRAINING
+        fetch_error = None
+        try:
+            # Hosts that ran elsewhere (another machine of a Ray cluster) bring their trees back here first,
+            # before the failure file is read and outputs are uploaded.
+            self.executor.collect(execution["Handle"])
+        except Exception as error:
+            log.exception("%s: bringing back the hosts' files of %s failed", self.name, job_arn)
+            fetch_error = error
         if "Lost" in reasons:
             status, reason = "Failed", (
                 f"InternalServerError: the {self.kind.noun.lower()} job's processes ended while Charter was not "
@@ -479,13 +487,8 @@ class ContainerJobs:
             reason = written or f"AlgorithmError: the container on {failed.name} ended with {how}; see its log."
             status = "Failed"
         updates: dict = {}
-        try:
-            # Hosts that ran elsewhere (another machine of a Ray cluster) bring their trees back here first.
-            self.executor.collect(execution["Handle"])
-        except Exception as error:
-            log.exception("%s: bringing back the hosts' files of %s failed", self.name, job_arn)
-            if status != "Failed":
-                status, reason = "Failed", f"InternalServerError: the job's output could not be fetched from its hosts: {error}"
+        if fetch_error is not None and status != "Failed":
+            status, reason = "Failed", f"InternalServerError: the job's output could not be fetched from its hosts: {fetch_error}"
         if status != "Failed" or training:
             if training:
                 self._update(job_arn, lambda conn, doc: add_transition(doc, "Uploading", time.time()))

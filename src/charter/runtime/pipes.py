@@ -2,7 +2,7 @@
 
 specs/containers.md, section 1: in Pipe mode the algorithm finds no files under
 ``/opt/ml/input/data/<channel>/`` but a named pipe ``<channel>_0``; it reads it to
-the end (or closes it early), then ``<channel>_1`` appears with the same data
+the end (or closes it early), and ``<channel>_1`` is there with the same data
 again, and so on for as many epochs as it reads.  Each object of the channel is
 written in key order; with ``RecordWrapperType: RecordIO`` each object (for an
 ``AugmentedManifestFile``, each attribute of each line) is one MXNet RecordIO
@@ -132,7 +132,12 @@ class Feeder(threading.Thread):
                 except BrokenPipeError:
                     pass  # the algorithm closed the pipe early, as it may
                 finally:
+                    number += 1
+                    # The next pass's pipe exists before this one ends, so that an algorithm that sees the
+                    # end of ``_0`` and opens ``_1`` at once finds it.
+                    following = self.data_dir / f"{self.channel['Name']}_{number}"
+                    if not self._stop.is_set() and not following.exists():
+                        os.mkfifo(following, 0o644)
                     os.close(fd)
-                number += 1
         except Exception:  # a feeder must not take the engine down; the job sees an empty pipe
             log.exception("feeding pipe %s failed", self.channel["Name"])

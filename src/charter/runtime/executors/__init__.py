@@ -19,7 +19,9 @@ from then on follows the job only through the :class:`Executor` protocol:
   on this machine (nothing to do where the hosts ran here), so the engine uploads
   outputs the same way whatever ran them.
 
-:class:`~.local.LocalExecutor` runs hosts as process trees on this machine.
+:class:`~.local.LocalExecutor` runs hosts as process trees on this machine;
+:class:`~.ray.RayExecutor` runs each host as a detached actor on a node of a Ray
+cluster, which starts it the way LocalExecutor does.
 """
 
 from __future__ import annotations
