@@ -138,3 +138,47 @@ def test_a_fuzz_failure_fails_the_quick_run(quick):
     assert row.charter == pytest.approx(30.0) and row.note == "no failures"
     write(quick, "fuzz", {**clean, "failures": [{"signature": "s3 PutObject wire: 500", "count": 1, "first": "..."}]})
     assert quick.main(["--table-only", "--only", "fuzz"]) == 1
+
+
+def _jobs_benchmark(monkeypatch):
+    spec = importlib.util.spec_from_file_location("bench_jobs", ROOT / "benchmarks" / "jobs.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_jobs", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_jobs_rows_judge_each_aim_and_a_lost_job_is_charters_failure(quick, monkeypatch):
+    jobs = _jobs_benchmark(monkeypatch)
+    # The ideal packs the work evenly over the slots, and is never shorter than the longest job.
+    assert jobs.ideal_makespan([1.0] * 8, 4) == pytest.approx(2.0)
+    assert jobs.ideal_makespan([1.0, 1.0, 6.0], 4) == pytest.approx(6.0)
+    result = {
+        "latency": {"repetitions": 10, "first_line_s": {"median": 0.6, "p90": 1.2},
+                    "completed_s": {"median": 0.7, "p90": 1.3}},
+        "batch": {"jobs": 200, "completed": 200, "slots": 4, "makespan_s": 110.0, "ideal_s": 100.0,
+                  "ratio": 1.1, "sleep_ideal_s": 37.5, "sleep_ratio": 2.9},
+        "xgboost": {"direct": {"seconds": 60.0, "rounds": 2000}, "charter": {"seconds": 66.0}, "overhead": 0.1},
+    }
+    rows = [quick.Row("jobs", **row) for row in jobs.quick_rows(result)]
+    assert [(r.unit, r.peer_name) for r in rows] == [("s", "aim"), ("s", "ideal"), ("s", "xgboost script")]
+    first_line, makespan, xgboost = rows
+    assert first_line.ratio == pytest.approx(1 / 0.6) and "p90 1.20 s" in first_line.note
+    assert makespan.ratio == pytest.approx(100 / 110) and makespan.note == "4 slots; all 200 Completed"
+    assert xgboost.ratio == pytest.approx(60 / 66) and "+10.0%" in xgboost.note
+    judged = [(v.what, v.met) for v in jobs.verdicts(result) if v.met is not None]
+    # First line: the median meets the aim, the p90 does not; all completed; makespan at 1.10 meets
+    # "within 10%"; 10% overhead does not meet "under 5%".
+    assert [met for _, met in judged] == [True, False, True, True, False]
+    assert judged[0][0].startswith("create -> first log line") and "median" in judged[0][0]
+    # A job that did not complete is Charter's failure, which fails quick.py's run.
+    result["batch"]["completed"] = 199
+    _, lost, _ = jobs.quick_rows(result)
+    assert lost["note"] == "4 slots; Charter: 1 of 200 jobs not Completed"
+    # quick.py shows those rows; a run that broke off fails its run.
+    result["batch"]["completed"] = 200
+    result["rows"] = jobs.quick_rows(result)
+    write(quick, "jobs", result)
+    assert quick.main(["--table-only", "--only", "jobs"]) == 0
+    write(quick, "jobs", {**result, "error": "RuntimeError: the job is still InProgress after 120 s"})
+    assert quick.main(["--table-only", "--only", "jobs"]) == 1

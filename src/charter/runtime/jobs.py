@@ -388,7 +388,7 @@ class ContainerJobs:
                 break
             if self.engine is not None and self.engine.stopping:
                 return Outcome(DETACHED)  # the processes go on; the next server re-attaches
-            time.sleep(self.poll)
+            self.executor.wait(handle, self.poll)
         return self._conclude(job_arn, spec, execution, states, roots, directory, synced)
 
     def _sync(self, spec: dict, roots: list[Path], synced: dict) -> None:
@@ -462,6 +462,11 @@ class ContainerJobs:
         except Exception as error:
             log.exception("%s: bringing back the hosts' files of %s failed", self.name, job_arn)
             fetch_error = error
+        # The hosts have ended (a cluster's actors are gone too): their CPUs and memory go to the next job
+        # while this one's outputs are uploaded.
+        self.executor.release(job_arn)
+        if self.engine is not None:
+            self.engine.wake()
         if "Lost" in reasons:
             status, reason = "Failed", (
                 f"InternalServerError: the {self.kind.noun.lower()} job's processes ended while Charter was not "

@@ -28,6 +28,7 @@ import functools
 import json
 import logging
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -254,6 +255,26 @@ class LocalExecutor:
         if not any(s.running for s in states) and handle.get("NetworkNamespace"):
             subprocess.run(["ip", "netns", "delete", handle["NetworkNamespace"]], capture_output=True)
         return states
+
+    def wait(self, handle: dict, seconds: float) -> None:
+        """Return after ``seconds``, or as soon as one of the job's supervisors ends (a pidfd per supervisor,
+        so the engine sees a job end without waiting out its poll interval)."""
+        descriptors = []
+        try:
+            for entry in handle["Hosts"]:
+                try:
+                    descriptors.append(os.pidfd_open(entry["Pid"]))
+                except ProcessLookupError:
+                    return  # ended already: look now
+                except (AttributeError, OSError):  # no pidfds here (an old kernel): wait the whole interval
+                    time.sleep(seconds)
+                    return
+            # Checked after the pidfds are open, so that each names the supervisor and not a recycled pid.
+            if descriptors and all(self._alive(entry) for entry in handle["Hosts"]):
+                select.select(descriptors, [], [], seconds)
+        finally:
+            for descriptor in descriptors:
+                os.close(descriptor)
 
     def stop(self, handle: dict) -> None:
         for entry in handle["Hosts"]:

@@ -688,6 +688,11 @@ class RayExecutor:
                          f"the Ray actor {entry['Actor']} that ran the host on node {entry['NodeIp']} is gone "
                          "(its node left the cluster?), and how the host ended is unknown")
 
+    def wait(self, handle: dict, seconds: float) -> None:
+        if self._is_local(handle):
+            return self._local.wait(handle, seconds)
+        time.sleep(seconds)  # the supervisors are on other machines: the next poll asks their actors
+
     def stop(self, handle: dict) -> None:
         if self._is_local(handle):
             return self._local.stop(handle)
