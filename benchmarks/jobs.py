@@ -864,6 +864,11 @@ def main(argv: list[str] | None = None) -> int:
             first = results["ray_latency"]["first_line_s"]
             console.print(f"trivial job on Ray: first log line median {first['median']:.3f} s, p90 "
                           f"{first['p90']:.3f} s; Completed median {results['ray_latency']['completed_s']['median']:.3f} s")
+            # Ray's own processes (its GCS, raylet, workers) would take CPU from the parts that follow.
+            ray_server.stop()
+            ray_server = None
+            stop_ray(ray_temp)
+            ray_temp = None
         if "batch" in parts:
             results["batch"] = batch_phase(server, role, args.batch, args.sleep_range, slots, args.seed)
             batch = results["batch"]
