@@ -5,8 +5,9 @@ two CPUs each, each with its own temporary folder), then a Charter server whose
 jobs run on it.  A two-host job gets one host per node, each a detached actor that
 runs the host as the LocalExecutor would; the hosts find each other as algo-1 and
 algo-2, their logs reach CloudWatch Logs, their model files come back into one
-model.tar.gz; Stop stops them; a server killed with SIGKILL and started again
-re-attaches to a job still running on the cluster.
+model.tar.gz; distributed XGBoost and torch.distributed (torchrun, as the PyTorch
+image starts it) train across the two nodes; Stop stops them; a server killed with
+SIGKILL and started again re-attaches to a job still running on the cluster.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tarfile
@@ -391,6 +393,52 @@ def test_built_in_xgboost_trains_one_model_across_two_hosts(server, role):
     assert ranks == ["Host algo-1 is rank 0 of 2", "Host algo-2 is rank 1 of 2"]
     body = s3.get_object(Bucket="jobs", Key="xgb/output/xgb-two-hosts/output/model.tar.gz")["Body"].read()
     assert "xgboost-model" in _untar(body)
+
+
+TORCH_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.1.0-cpu-py310"
+TORCH_SCRIPT = """
+import os, torch, torch.distributed as dist
+dist.init_process_group("gloo")
+total = torch.tensor([float(dist.get_rank() + 1)])
+dist.all_reduce(total)
+print(f"{os.environ['SM_CURRENT_HOST']}: rank {dist.get_rank()} of {dist.get_world_size()} sum {total.item():g}",
+      flush=True)
+dist.destroy_process_group()
+"""
+
+
+def test_torch_distributed_runs_across_two_hosts_on_two_nodes(server, role):
+    pytest.importorskip("torch")
+    with socket.socket() as probe:  # the PyTorch image's MASTER_PORT, on algo-1's node (this machine)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", 7777))
+        except OSError:
+            pytest.skip("port 7777 (the PyTorch image's MASTER_PORT) is in use")
+    sm, s3 = server.client(), server.client(service="s3")
+    source = io.BytesIO()
+    with tarfile.open(fileobj=source, mode="w:gz") as archive:  # the SDK's sourcedir.tar.gz
+        info = tarfile.TarInfo("train.py")
+        info.size = len(TORCH_SCRIPT.encode())
+        archive.addfile(info, io.BytesIO(TORCH_SCRIPT.encode()))
+    s3.put_object(Bucket="jobs", Key="torch/sourcedir.tar.gz", Body=source.getvalue())
+    hyperparameters = {key: json.dumps(value) for key, value in {
+        "sagemaker_program": "train.py", "sagemaker_submit_directory": "s3://jobs/torch/sourcedir.tar.gz",
+        "sagemaker_torch_distributed_enabled": True, "sagemaker_region": "us-east-1"}.items()}
+    sm.create_training_job(
+        TrainingJobName="torch-two-hosts", RoleArn=role, HyperParameters=hyperparameters,
+        AlgorithmSpecification={"TrainingImage": TORCH_IMAGE, "TrainingInputMode": "File"},
+        OutputDataConfig={"S3OutputPath": "s3://jobs/torch/output"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 2, "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": 300},
+        Environment={"OMP_NUM_THREADS": "1"},
+    )
+    job = wait_for(lambda: sm.describe_training_job(TrainingJobName="torch-two-hosts"), "TrainingJobStatus",
+                   timeout=240)
+    streams = log_messages(server, GROUP, "torch-two-hosts/")
+    assert job["TrainingJobStatus"] == "Completed", (job.get("FailureReason"), streams)
+    lines = sorted(line for lines in streams.values() for line in lines if ": rank " in line)
+    assert lines == ["algo-1: rank 0 of 2 sum 3", "algo-2: rank 1 of 2 sum 3"]
 
 
 def test_charter_server_ray_starts_a_head_of_its_own_and_finds_it_again(tmp_path, database_url_factory):

@@ -73,6 +73,15 @@ class LogChunk:
     offset: int = 0  # where the next read starts
 
 
+def recovery(states: list[HostState]) -> str:
+    """What ``Executor.recover`` answers for hosts in ``states``: running, lost or ended."""
+    if any(s.running for s in states):
+        return "running"
+    if any(s.reason == "Lost" for s in states):
+        return "lost"
+    return "ended"
+
+
 class Executor(Protocol):
     name: str
 

@@ -41,7 +41,7 @@ from pathlib import Path
 import psutil
 
 from ..instance_types import InstanceType
-from . import ROOT, HostLaunch, HostState, Launch, LogChunk
+from . import ROOT, HostLaunch, HostState, Launch, LogChunk, recovery
 from .inherited import inherited
 from .supervise import EXIT_FILE, PLAN_FILE, write_json
 
@@ -310,12 +310,7 @@ class LocalExecutor:
         return chunks
 
     def recover(self, handle: dict) -> str:
-        states = self.poll(handle)
-        if any(s.running for s in states):
-            return "running"
-        if any(s.reason == "Lost" for s in states):
-            return "lost"
-        return "ended"
+        return recovery(self.poll(handle))
 
     def collect(self, handle: dict) -> None:
         """The hosts ran here: their trees already are where the engine collects them."""

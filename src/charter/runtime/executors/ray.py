@@ -79,7 +79,7 @@ from ray.util.placement_group import get_placement_group, placement_group, remov
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from ..instance_types import InstanceType
-from . import HostLaunch, HostState, Launch, LogChunk
+from . import HostLaunch, HostState, Launch, LogChunk, recovery
 from .local import LOG_FILE, IsolationUnavailable, LocalExecutor, namespaces_available
 from .supervise import EXIT_FILE, write_json
 
@@ -714,12 +714,7 @@ class RayExecutor:
         return chunks
 
     def recover(self, handle: dict) -> str:
-        states = self.poll(handle)
-        if any(s.running for s in states):
-            return "running"
-        if any(s.reason == "Lost" for s in states):
-            return "lost"
-        return "ended"
+        return recovery(self.poll(handle))
 
     def collect(self, handle: dict) -> None:
         """Bring back what each remote host wrote into its directory here, then end its actor and the group."""
