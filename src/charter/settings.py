@@ -67,6 +67,13 @@ class Settings:
     local_memory_mib: int | None = None
     # RayExecutor: the address of a Ray cluster to run jobs on (ray://host:10001 or host:6379).
     ray_address: str | None = None
+    # The web console: how long a sign-in lasts (12 hours, as the AWS console's), and how many failed
+    # sign-ins within the window, for one user name or from one client address, refuse further tries
+    # (even with the right password) until the window has passed since the one that filled the count.
+    console_session_seconds: float = 43200.0
+    console_signin_failures_per_user: int = 5
+    console_signin_failures_per_address: int = 20
+    console_signin_window_seconds: float = 900.0
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -108,6 +115,16 @@ class Settings:
             local_cpus=_positive("CHARTER_LOCAL_CPUS", 0) or None,
             local_memory_mib=_positive("CHARTER_LOCAL_MEMORY_MIB", 0) or None,
             ray_address=_env("CHARTER_RAY_ADDRESS"),
+            console_session_seconds=_positive("CHARTER_CONSOLE_SESSION_SECONDS", default("console_session_seconds")),
+            console_signin_failures_per_user=_positive(
+                "CHARTER_CONSOLE_SIGNIN_FAILURES_PER_USER", default("console_signin_failures_per_user")
+            ),
+            console_signin_failures_per_address=_positive(
+                "CHARTER_CONSOLE_SIGNIN_FAILURES_PER_ADDRESS", default("console_signin_failures_per_address")
+            ),
+            console_signin_window_seconds=_positive(
+                "CHARTER_CONSOLE_SIGNIN_WINDOW_SECONDS", default("console_signin_window_seconds")
+            ),
         )
         return replace(settings, **overrides) if overrides else settings
 

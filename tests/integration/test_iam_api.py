@@ -231,7 +231,7 @@ def test_login_profiles_keep_only_a_hash(charter, iam):
             {"p": f"arn:aws:iam::{ACCOUNT}:user/{name}"},
         ).scalar_one()
     engine.dispose()
-    assert "Tr0ub4dor" not in stored and stored.startswith("scrypt$")
+    assert "Tr0ub4dor" not in stored and stored.startswith("$argon2id$")
     assert verify_password("Tr0ub4dor&3x", stored) and not verify_password("tr0ub4dor&3x", stored)
 
 

@@ -70,3 +70,20 @@ def test_an_empty_variable_means_the_default(clean):
     clean.setenv("CHARTER_S3_ENDPOINT_URL", "")
     settings = Settings.from_env()
     assert settings.card_export_lease_seconds == 120.0 and settings.s3_endpoint_url is None
+
+
+def test_the_console_knobs(clean):
+    defaults = Settings.from_env()
+    assert defaults.console_session_seconds == 43200.0
+    assert (defaults.console_signin_failures_per_user, defaults.console_signin_failures_per_address) == (5, 20)
+    assert defaults.console_signin_window_seconds == 900.0
+    clean.setenv("CHARTER_CONSOLE_SESSION_SECONDS", "600")
+    clean.setenv("CHARTER_CONSOLE_SIGNIN_FAILURES_PER_USER", "3")
+    clean.setenv("CHARTER_CONSOLE_SIGNIN_FAILURES_PER_ADDRESS", "7")
+    clean.setenv("CHARTER_CONSOLE_SIGNIN_WINDOW_SECONDS", "60")
+    settings = Settings.from_env()
+    assert settings.console_session_seconds == 600.0 and settings.console_signin_window_seconds == 60.0
+    assert (settings.console_signin_failures_per_user, settings.console_signin_failures_per_address) == (3, 7)
+    clean.setenv("CHARTER_CONSOLE_SIGNIN_FAILURES_PER_USER", "0")
+    with pytest.raises(RuntimeError, match="CHARTER_CONSOLE_SIGNIN_FAILURES_PER_USER must be positive"):
+        Settings.from_env()

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # the database stack is imported only by the commands that op
 
 app = typer.Typer(help="Charter: self-hosted ML governance that speaks the SageMaker API.", no_args_is_help=True)
 iam_app = typer.Typer(help="Users, roles, personas, access keys and policies.", no_args_is_help=True)
-audit_app = typer.Typer(help="The audit log of every API call.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log of every API call and console action.", no_args_is_help=True)
 app.add_typer(iam_app, name="iam")
 app.add_typer(audit_app, name="audit")
 
@@ -287,6 +287,36 @@ def explain(name: str, role: bool = typer.Option(False, "--role", help="NAME is 
     )
 
 
+@iam_app.command("set-password")
+def set_password(
+    name: str,
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input (its first line) instead of asking."
+    ),
+    reset_required: bool = typer.Option(
+        False, "--reset-required", help="The user must choose a new password before signing in."
+    ),
+) -> None:
+    """Give a user a console password (creates its login profile, or replaces the password).
+
+    The user's console sessions that began before end, and a pause after failed
+    sign-ins is lifted.  IAM's password policy applies: 8 characters or more, three
+    of upper case, lower case, digits and symbols, not the user name.
+    """
+    from ..services.signin import set_password as give_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("New console password", hide_input=True, confirmation_prompt=True)
+    with _administering() as (instance, conn):
+        created = give_password(
+            conn, account=instance.settings.account_id, user_name=name, password=password, reset_required=reset_required
+        )
+    out.print(f"{'Created the login profile of' if created else 'Set a new console password for'} {name}; "
+              f"sign in at {instance.endpoint_url}/console/", highlight=False)
+
+
 @iam_app.command("personas")
 def list_personas() -> None:
     """The Role Manager personas and ML activities a user can be given."""
@@ -335,27 +365,29 @@ def audit_tail(
     user: Optional[str] = typer.Option(None, help="Only calls by this user."),
     since: Optional[str] = typer.Option(None, help="Only calls since this time (ISO 8601, epoch, or 15m/2h/7d)."),
     operation: Optional[str] = typer.Option(None, help="Only this operation."),
+    source: Optional[str] = typer.Option(None, help="Only calls from this source: api or console."),
     limit: int = typer.Option(50, help="At most this many (the newest)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line instead of a table."),
 ) -> None:
-    """The newest API calls: who, what, on which resource, and the outcome."""
+    """The newest API calls and console actions: who, what, on which resource, and the outcome."""
     from ..store import audit
 
     since_epoch = parse_since(since) if since else None
     with _administering(write=False) as (_, conn):
-        events = audit.events(conn, user=user, since=since_epoch, operation=operation, limit=limit)
+        events = audit.events(conn, user=user, since=since_epoch, operation=operation, source=source, limit=limit)
     if as_json:
         for event in events:
             sys.stdout.write(json.dumps(event.__dict__) + "\n")
         return
     table = Table(title="Audit log")
-    for column in ("Time (UTC)", "User", "Operation", "Resource", "Outcome", "Error", "Source"):
+    for column in ("Time (UTC)", "Source", "User", "Operation", "Resource", "Outcome", "Error", "Address"):
         table.add_column(column)
     for event in events:
         when = dt.datetime.fromtimestamp(event.time, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         style = {"Success": "green", "Denied": "bold red", "Failed": "yellow"}.get(event.outcome, "")
         table.add_row(
             when,
+            event.source,
             event.user_name or "-",
             event.operation,
             event.resource_arn or "-",

@@ -465,7 +465,7 @@ def create_access_key(call: Call, params: dict) -> dict:
     }
 
 
-def _check_password(password: str, user_name: str) -> None:
+def check_password_policy(password: str, user_name: str) -> None:
     """IAM's default password policy: 8 characters or more, three of the four kinds, not the user's name."""
     kinds = sum(
         any(test(ch) for ch in password)
@@ -486,7 +486,7 @@ def create_login_profile(call: Call, params: dict) -> dict:
         raise EntityAlreadyExists(f"Login Profile for user {user.name} already exists.")
     if params.get("Password") is None:
         raise ValidationException("Charter needs a Password for CreateLoginProfile: it has no other way to sign users in.")
-    _check_password(params["Password"], user.name)
+    check_password_policy(params["Password"], user.name)
     now = time.time()
     reset = bool(params.get("PasswordResetRequired", False))
     call.conn.execute(
@@ -495,6 +495,7 @@ def create_login_profile(call: Call, params: dict) -> dict:
             password_hash=passwords.hash_password(params["Password"]),
             password_reset_required=reset,
             created_at=now,
+            password_changed_at=now,
         )
     )
     return {"LoginProfile": {"UserName": user.name, "CreateDate": _when(now), "PasswordResetRequired": reset}}

@@ -1,4 +1,7 @@
-"""The audit log: one row for every API call, whatever its outcome.
+"""The audit log: one row for every API call and console action, whatever its outcome.
+
+Each row names its ``source``: ``api`` (a signed request to one of the wire
+faces) or ``console`` (a person signed in to the web console).
 
 A write's row commits in the write's own transaction (:func:`record`), so an
 accepted change is never without its record.  Every other row (reads,
@@ -40,6 +43,7 @@ class AuditEvent:
     source_ip: str | None = None
     user_agent: str | None = None
     time: float = 0.0
+    source: str = "api"  # api | console
 
 
 log = logging.getLogger("charter.audit")
@@ -120,11 +124,19 @@ def _flush_at_exit() -> None:
 
 
 def events(
-    conn: Connection, *, user: str | None = None, since: float | None = None, operation: str | None = None, limit: int = 100
+    conn: Connection,
+    *,
+    user: str | None = None,
+    since: float | None = None,
+    operation: str | None = None,
+    source: str | None = None,
+    limit: int = 100,
 ) -> list[AuditEvent]:
     """The newest ``limit`` events matching the filters, oldest first."""
     c = audit_events.c
     query = select(audit_events)
+    if source:
+        query = query.where(c.source == source)
     if user:
         query = query.where(c.user_name == user)
     if since is not None:

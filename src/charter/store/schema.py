@@ -114,6 +114,8 @@ audit_events = Table(
     Column("error_message", Text),
     Column("source_ip", String(64)),
     Column("user_agent", String(512)),
+    # Which face the call came through: "api" (a signed request) or "console" (a signed-in person).
+    Column("source", String(16), nullable=False, server_default="api"),  # migration 0009
     Index("ix_audit_time", "time"),
     Index("ix_audit_user_time", "user_name", "time"),
 )

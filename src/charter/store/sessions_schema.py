@@ -1,6 +1,7 @@
 """Tables of STS sessions and of the IAM API's details about users and roles.
 
-Created by migration 0006.  Users and roles themselves are rows of
+Created by migration 0006; the console's tables (failed sign-ins, signed-out
+sessions) and ``login_profiles.password_changed_at`` by migration 0009.  Users and roles themselves are rows of
 ``principals`` (:mod:`charter.store.schema`); what the IAM API adds about
 them (a path, a description, a role's trust policy and longest session, tags,
 a console password) lives beside them here, keyed by the
@@ -54,7 +55,30 @@ login_profiles = Table(
     "login_profiles",
     metadata,
     Column("principal_arn", String(2048), ForeignKey("principals.arn", ondelete="CASCADE"), primary_key=True),
-    Column("password_hash", Text, nullable=False),  # scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>
+    Column("password_hash", Text, nullable=False),  # $argon2id$v=19$m=...,t=...,p=...$<salt>$<hash>, or older scrypt$...
     Column("password_reset_required", Boolean, nullable=False, default=False),
     Column("created_at", Double, nullable=False),
+    # When the password was last set: console sessions signed in before it end (None: never changed).
+    Column("password_changed_at", Double),
+)
+
+# One row per failed console sign-in, under each subject it counts against (``user:<account>:<name>``
+# and ``address:<ip>``); rows older than the throttle window are deleted as new ones come.
+console_signin_failures = Table(
+    "console_signin_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subject", String(320), nullable=False),
+    Column("time", Double, nullable=False),
+    Index("ix_console_signin_failures_subject_time", "subject", "time"),
+)
+
+# Console sessions ended by signing out before their cookie expired: the cookie alone is signed
+# and self-contained, so a copy of it would otherwise still open the console until it expires.
+console_signouts = Table(
+    "console_signouts",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("expires_at", Double, nullable=False),
+    Index("ix_console_signouts_expires", "expires_at"),
 )
