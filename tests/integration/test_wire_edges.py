@@ -217,19 +217,19 @@ def test_get_root_tells_a_client_what_this_server_is(charter):
     assert ADMIN_KEY not in answer.text and ADMIN_SECRET not in answer.text  # keys are never shown
 
 
-def test_get_root_from_a_browser_is_a_page(charter):
+def test_get_root_from_a_browser_goes_to_the_console(charter):
     accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
     answer = httpx.get(f"{charter.endpoint}/", headers={"Accept": accept})
-    assert answer.status_code == 200
-    assert answer.headers["content-type"].startswith("text/html")
-    assert "<h1>Charter</h1>" in answer.text
-    assert f"export AWS_ENDPOINT_URL={charter.endpoint}" in answer.text
-    assert 'href="/health"' in answer.text
+    assert answer.status_code == 302 and answer.headers["location"] == "/console/"
+    page = httpx.get(f"{charter.endpoint}/console/sign-in", headers={"Accept": accept})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<h1 id=\"signin-title\">Sign in</h1>" in page.text
+    assert f"<code>{charter.endpoint}</code>" in page.text  # where the API is
 
 
 def test_the_page_escapes_what_the_client_sent(charter):
-    answer = httpx.get(f"{charter.endpoint}/", headers={"Accept": "text/html", "Host": "<script>alert(1)</script>"})
-    assert "<script>" not in answer.text
+    answer = httpx.get(f"{charter.endpoint}/console/sign-in", headers={"Accept": "text/html", "Host": "<script>alert(1)</script>"})
+    assert "<script>alert" not in answer.text
     assert "&lt;script&gt;" in answer.text
 
 

@@ -5,8 +5,10 @@ rule 7): its SigV4 signature is verified (the service it is addressed to is
 the one in its credential scope), the caller's and the resource's IAM
 policies decide whether the action is allowed, and one audit row records the
 call and its outcome.  The faces (:mod:`charter.api.faces`, the
-sagemaker-runtime face, the unknown-path answer) call this module and nothing
-else for those three things.
+sagemaker-runtime face, the unknown-path answer) and the web console (which
+authenticates a person by a session cookie rather than a signature, then
+authorizes and audits the same way, with source ``console``) call this module
+and nothing else for those three things.
 """
 
 from __future__ import annotations
@@ -39,14 +41,20 @@ class Caller:
 
 def new_event(request: WireRequest, operation: str) -> audit.AuditEvent:
     """The audit row every face starts a request with: a fresh request id, presumed to succeed."""
+    return start_event(operation, request.source_ip, request.headers.get("user-agent"))
+
+
+def start_event(operation: str, source_ip: str | None, user_agent: str | None, *, source: str = "api") -> audit.AuditEvent:
+    """A fresh audit row for ``operation`` from ``source`` (``api``, ``console``), presumed to succeed."""
     return audit.AuditEvent(
         request_id=str(uuid.uuid4()),
         operation=operation,
         outcome="Success",
         status_code=200,
-        source_ip=request.source_ip,
-        user_agent=request.headers.get("user-agent"),
+        source_ip=source_ip,
+        user_agent=user_agent,
         time=time.time(),
+        source=source,
     )
 
 
@@ -139,6 +147,28 @@ class Access:
         context.update(own_keys or {})
         self.check(policies, principal, action, resource, context, resource_policies, own_keys)
         return policies, context
+
+    def decide(
+        self, conn, principal, checks: list[tuple[str, str]], region: str, source_ip
+    ) -> list[policy.Decision]:
+        """The decision on each ``(action, resource)`` for ``principal``, taken as :meth:`authorize_action` takes it.
+
+        The console asks this for the page it opens (and refuses it unless
+        ALLOW) and for the pages its navigation lists; nothing is raised.
+        """
+        policies = [doc for _, doc in identities.attached_policies(conn, principal.arn)]
+        decisions = []
+        for action, resource in checks:
+            context, resource_policies = self.resource_facts(conn, resource)
+            context.update(self.context(principal, {}, region, source_ip))
+            request = policy.Request(action=action, resource=resource, principal=principal.arn, context=context)
+            decisions.append(policy.evaluate(policies, request, resource_policies))
+        return decisions
+
+    @staticmethod
+    def denial(principal, action: str, resource: str, decision: policy.Decision) -> AwsError:
+        """The AccessDeniedException the API answers for this denied decision."""
+        return policy.access_denied(principal.arn, action, resource, decision)
 
     @staticmethod
     def check(

@@ -10,8 +10,11 @@ them all:
   sign as ``sagemaker``);
 * ``s3``, ``logs``, ``sts``, ``iam``, ``monitoring``: the faces of
   :mod:`charter.api.faces`, each in the protocol its clients speak;
-* ``GET /`` unsigned: the landing page for a person (:mod:`charter.api.landing`);
-  ``GET /health``: the health check;
+* ``GET /`` unsigned: a browser is redirected to the web console, anything else
+  gets the landing document (:mod:`charter.api.landing`); ``GET /health``: the
+  health check;
+* ``/console/...`` unsigned: the web console (:mod:`charter.console`), mounted
+  here (a signed request there is S3's, for a bucket named ``console``);
 * anything else: an AWS-shaped error (:mod:`charter.api.unknown`).
 
 S3 request bodies are streamed to the face as they arrive and S3 answers
@@ -22,8 +25,9 @@ audited) before more of it is read.
 
 No route table: the router's default endpoint takes every method and every
 path (one that holds a newline, ``%0A``, in an S3 key included), so no request
-ever gets Starlette's own plain-text 404 or 405.  The faces speak ``WireRequest``/``WireResponse``; this
-module is the only one that sees ASGI.  The HTTP server (uvicorn) writes the
+ever gets Starlette's own plain-text 404 or 405.  The API faces speak ``WireRequest``/``WireResponse``;
+this module is the only one of theirs that sees ASGI (the console, a set of
+pages rather than an AWS protocol, is a Starlette app of its own).  The HTTP server (uvicorn) writes the
 ``Date`` header of every response, so a face's own ``date`` is dropped here.
 """
 
@@ -39,9 +43,11 @@ import anyio.from_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Mount, Router
 
 from .. import runtime
+from ..console import create_console
 from ..errors import ClientError, InternalFailure
 from ..iam import sigv4
 from ..instance import Instance
@@ -97,8 +103,15 @@ class _Wire:
         self.runtime = SageMakerRuntime(self.access)
         self.unknown = UnknownRequest(self.access)
         self.faces = load_faces(self.access)
+        self.console = Router(routes=[Mount("/console", app=create_console(instance, self.access))])
 
     async def __call__(self, scope, receive, send) -> None:
+        if _for_console(scope):
+            try:
+                await self.console(scope, receive, send)
+            except Exception:  # noqa: BLE001 - the console answered it (a 500 page) and logged it
+                pass
+            return
         request = Request(scope, receive)
         try:
             response = await self._respond(request)
@@ -116,6 +129,8 @@ class _Wire:
         authorization = request.headers.get("authorization")
         signed = authorization is not None or "X-Amz-Credential" in query
         if path == "/" and request.method in ("GET", "HEAD") and not signed:
+            if landing.wants_html(request.headers.get("accept", "")):
+                return RedirectResponse("/console/", status_code=302)  # a person, in a browser
             return self._landing(request)
         if path == "/health" and request.method in ("GET", "HEAD"):
             return JSONResponse({"status": "ok", "service": "charter"})
@@ -161,8 +176,20 @@ class _Wire:
 
     def _landing(self, request: Request) -> Response:
         endpoint = f"{request.url.scheme}://{request.headers.get('host') or request.url.netloc}"
-        media_type, body = landing.render(self.instance.settings, endpoint, request.headers.get("accept", ""))
+        media_type, body = landing.render(self.instance.settings, endpoint)
         return Response(body, media_type=media_type)
+
+
+def _for_console(scope) -> bool:
+    """An unsigned HTTP request for ``/console`` or below it."""
+    if scope["type"] != "http":
+        return False
+    path = scope.get("path", "")
+    if path != "/console" and not path.startswith("/console/"):
+        return False
+    if b"X-Amz-Credential" in scope.get("query_string", b""):
+        return False
+    return not any(name == b"authorization" for name, _ in scope.get("headers", ()))
 
 
 def _wire_request(request: Request, path: str, query: str, body: bytes, stream: BodyStream | None = None) -> WireRequest:

@@ -1,13 +1,13 @@
-"""``GET /`` for a person: what this server is and how to point a client at it.
+"""``GET /`` unsigned: what this server is and how to point a client at it.
 
-A browser (``Accept: text/html``) gets a short page; anything else the same
-facts as JSON.  Nothing here needs a signature or touches the database, and
-nothing secret is shown: the keys are where the server's start-up output said.
+A browser (``Accept: text/html``, :func:`wants_html`) is sent on to the web
+console at ``/console/``; anything else (curl, a script) gets these facts as
+JSON.  Nothing here needs a signature or touches the database, and nothing
+secret is shown: the keys are where the server's start-up output said.
 """
 
 from __future__ import annotations
 
-import html
 import json
 
 from .. import __version__
@@ -38,8 +38,9 @@ def facts(settings: Settings, endpoint: str) -> dict:
             "AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE to those files",
         },
         "example": f"aws --endpoint-url {endpoint} --region {settings.region} sagemaker list-model-package-groups",
-        "console": None,
-        "console_note": "This server has no web console yet; the charter command (charter --help) administers it.",
+        "console": f"{endpoint}/console/",
+        "console_note": "The web console: sign in as an IAM user with a console password "
+        "(charter iam set-password USER, or the IAM API's CreateLoginProfile).",
         "health": "/health",
         "docs": {
             "readme": "README.md in the Charter source tree",
@@ -61,35 +62,6 @@ def wants_html(accept: str) -> bool:
     return False
 
 
-def render(settings: Settings, endpoint: str, accept: str) -> tuple[str, bytes]:
-    """(content type, body) of the landing answer for this ``Accept`` header."""
-    document = facts(settings, endpoint)
-    if not wants_html(accept):
-        return "application/json", json.dumps(document, indent=2).encode()
-    e = html.escape
-    setup = document["client_setup"]
-    exports = "\n".join(f"export {name}={e(setup[name])}" for name in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_PROFILE"))
-    apis = "".join(f"<li><b>{e(name)}</b>: {e(text)}</li>" for name, text in document["apis"].items())
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Charter {e(document['version'])}</title>
-<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:3rem auto;padding:0 1rem;color:#1d2430}}
-code,pre{{background:#f2f4f7;border-radius:4px}}pre{{padding:.8rem;overflow-x:auto}}h1{{margin-bottom:0}}</style></head>
-<body>
-<h1>Charter</h1>
-<p>{e(document['description'])} Version {e(document['version'])}; account {e(document['account'])}, default region {e(document['region'])}.</p>
-<h2>Point a client here</h2>
-<pre>{exports}
-{e(document['example'])}</pre>
-<p>Keys: {e(setup['credentials'])}. {e(document['requests'])}</p>
-<h2>APIs on this endpoint</h2>
-<ul>{apis}</ul>
-<h2>Console</h2>
-<p>{e(document['console_note'])}</p>
-<h2>Docs</h2>
-<ul><li>{e(document['docs']['readme'])}</li>
-<li>{e(document['docs']['coverage'])}</li>
-<li><a href="{e(API_REFERENCE)}">Amazon SageMaker API reference</a> (the operations Charter speaks)</li>
-<li>Health check: <a href="/health">/health</a></li></ul>
-</body></html>
-"""
-    return "text/html; charset=utf-8", page.encode()
+def render(settings: Settings, endpoint: str) -> tuple[str, bytes]:
+    """(content type, body) of the landing document."""
+    return "application/json", json.dumps(facts(settings, endpoint), indent=2).encode()
