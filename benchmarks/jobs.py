@@ -667,20 +667,16 @@ def quick_rows(results: dict) -> list[dict]:
     """The rows ``benchmarks/quick.py`` shows (its Row's fields but the benchmark's name): ratio =
     aim or peer seconds / Charter seconds, so that above 1 means the aim is met or Charter is faster."""
     rows = []
-    latency = results.get("latency")
-    if latency:
-        value = latency["first_line_s"]["median"]
-        rows.append({"task": "trivial job: create -> first log line (median)", "unit": "s", "charter": value,
-                     "peer": AIM_FIRST_LINE_S, "peer_name": "aim", "ratio": AIM_FIRST_LINE_S / value,
-                     "note": f"p90 {latency['first_line_s']['p90']:.2f} s; Completed in "
-                             f"{latency['completed_s']['median']:.2f} s (LocalExecutor)"})
-    ray_latency = results.get("ray_latency")
-    if ray_latency:
-        value = ray_latency["first_line_s"]["median"]
-        rows.append({"task": "trivial job on Ray: create -> first log line (median)", "unit": "s", "charter": value,
-                     "peer": AIM_FIRST_LINE_S, "peer_name": "Local's aim", "ratio": AIM_FIRST_LINE_S / value,
-                     "note": f"p90 {ray_latency['first_line_s']['p90']:.2f} s; Completed in "
-                             f"{ray_latency['completed_s']['median']:.2f} s (RayExecutor, one local head)"})
+    for key, where, peer_name, executor in (("latency", "", "aim", "LocalExecutor"),
+                                            ("ray_latency", " on Ray", "Local's aim", "RayExecutor, one local head")):
+        latency = results.get(key)
+        if latency:
+            value = latency["first_line_s"]["median"]
+            rows.append({"task": f"trivial job{where}: create -> first log line (median)", "unit": "s",
+                         "charter": value, "peer": AIM_FIRST_LINE_S, "peer_name": peer_name,
+                         "ratio": AIM_FIRST_LINE_S / value,
+                         "note": f"p90 {latency['first_line_s']['p90']:.2f} s; Completed in "
+                                 f"{latency['completed_s']['median']:.2f} s ({executor})"})
     batch = results.get("batch")
     if batch:
         lost = batch["jobs"] - batch["completed"]
