@@ -103,7 +103,8 @@ class _Wire:
         self.runtime = SageMakerRuntime(self.access)
         self.unknown = UnknownRequest(self.access)
         self.faces = load_faces(self.access)
-        self.console = Router(routes=[Mount("/console", app=create_console(instance, self.access))])
+        by_service = {"sagemaker": self.gateway, **{face.spec.service: face for face in self.faces.values()}}
+        self.console = Router(routes=[Mount("/console", app=create_console(instance, self.access, by_service))])
 
     async def __call__(self, scope, receive, send) -> None:
         if _for_console(scope):

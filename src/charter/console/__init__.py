@@ -15,8 +15,11 @@ the console imports; nothing below the faces imports this package.
 from __future__ import annotations
 
 
-def create_console(instance, access):
-    """The console's ASGI app for ``instance``, authorizing and auditing through ``access``."""
+def create_console(instance, access, faces=None):
+    """The console's ASGI app for ``instance``, authorizing and auditing through ``access``.
+
+    ``faces``: the API's faces by botocore service name, which the console's views call.
+    """
     from .app import Console
 
-    return Console(instance, access).app
+    return Console(instance, access, faces).app

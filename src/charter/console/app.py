@@ -52,7 +52,10 @@ from ..errors import AwsError, ClientError
 from ..iam.policy import Decision
 from ..instance import Instance
 from ..services import signin
+from ..render.formatting import format_number, format_time
 from .pages import BY_SLUG, PAGES, Page, groups
+from .views import View, load_views
+from .visit import Visit
 from .sessions import (
     PRESESSION_COOKIE,
     SESSION_COOKIE,
@@ -75,6 +78,7 @@ HTMX_VERSION = "2.0.11"  # static/VENDORED.md
 MAX_FORM = 64 << 10
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _HIDDEN_USER = "HIDDEN_DUE_TO_SECURITY_REASONS"
+NOTICE_COOKIE = "charter_notice"
 
 _SECURITY_HEADERS = [
     (b"content-security-policy",
@@ -122,6 +126,20 @@ def _when(epoch: float, now: float) -> str:
     return f"{at} (in {span})"
 
 
+def format_duration(seconds) -> str:
+    """``1 h 02 min``, ``3 min 05 s``, ``12 s``: how long something took."""
+    if seconds is None:
+        return "—"
+    seconds = max(0, int(round(float(seconds))))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
 def _safe_next(value: str | None) -> str:
     """Where to go after signing in: a console path of this server only, never elsewhere."""
     if (
@@ -137,24 +155,31 @@ def _safe_next(value: str | None) -> str:
 class Console:
     """The console's ASGI app (:attr:`app`), acting through the API's access layer."""
 
-    def __init__(self, instance: Instance, access: Access):
+    def __init__(self, instance: Instance, access: Access, faces: dict | None = None):
         self.instance = instance
         self.access = access
+        #: The API's faces by botocore service name ("sagemaker", "iam", "s3", "logs", ...): what
+        #: :meth:`Visit.call` calls.
+        self.faces = faces or {}
         settings = instance.settings
         self.region = settings.region
         self.account = settings.account_id
         self.cookies = SessionCookies(instance.keyring.derive("console-session"), settings.console_session_seconds)
         self.csrf = CsrfTokens(instance.keyring.derive("console-csrf"))
+        self.notices = CsrfTokens(instance.keyring.derive("console-notice"))
         self.limits = signin.Limits.from_settings(settings)
         self.templates = Environment(
             loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True
         )
+        self.templates.filters.update(when=format_time, number=format_number, duration=format_duration)
+        self.views = load_views()
         routes = [
             Route("/", self.home, methods=["GET"]),
             Route("/sign-in", self.sign_in_form, methods=["GET"]),
             Route("/sign-in", self.sign_in, methods=["POST"]),
             Route("/sign-out", self.sign_out, methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC)),
+            *[Route(v.path, self._gate(v), methods=[v.method]) for v in self.views],
             Route("/{slug}", self.page, methods=["GET"]),
             Route("/{rest:path}", self.elsewhere, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
         ]
@@ -347,6 +372,97 @@ class Console:
         self._audit(event)
         return self._render(request, "coming.html", visitor=visitor, allowed=allowed, title=page.title,
                             current=page.slug, page=page)
+
+    # --- views: the gate every page's routes go through ----------------------------------------
+
+    def _gate(self, view: View):
+        async def endpoint(request: Request) -> Response:
+            form: dict[str, str] = {}
+            if request.method in _UNSAFE:
+                form = await self._form(request)
+                if form is None:
+                    return self._too_large(request)
+            return await run_in_threadpool(self._through_gate, request, view, form)
+
+        endpoint.__name__ = view.handler.__name__
+        return endpoint
+
+    def _through_gate(self, request: Request, view: View, form: dict[str, str]) -> Response:
+        """A session that holds, CSRF for an unsafe method, the page's own action; then the view."""
+        page = BY_SLUG[view.page]
+        unsafe = request.method in _UNSAFE
+        now = time.time()
+        visitor = self._visitor(request, now)
+        client = request.client.host if request.client else None
+        with self.instance.transaction(write=False) as conn:
+            holds = self._holds(conn, visitor)
+            decisions = (
+                self.access.decide(conn, visitor.principal, [(p.action, "*") for p in PAGES], self.region, client)
+                if holds else []
+            )
+        if not holds:
+            if unsafe:
+                seed = anonymous_seed(request.cookies.get(PRESESSION_COOKIE))
+                if not self.csrf.valid(seed, self._token(request, form)):
+                    return self._csrf_refused(request, view.operation or f"{request.method} {request.url.path}"[:128])
+            return self._to_sign_in(request, ended=SESSION_COOKIE in request.cookies)
+        seed = session_seed(visitor.session)
+        if unsafe and not self.csrf.valid(seed, self._token(request, form)):
+            return self._csrf_refused(request, view.operation or f"{request.method} {request.url.path}"[:128], visitor)
+        allowed = {p.slug: d is Decision.ALLOW for p, d in zip(PAGES, decisions)}
+        event = self._event(request, view.operation or page.operation, visitor.principal)
+        if not allowed[page.slug]:
+            decision = decisions[PAGES.index(page)]
+            self._audit(event, self.access.denial(visitor.principal, page.action, "*", decision), status=403)
+            return self._denied(request, visitor, allowed, page, decision, event.request_id)
+        notice = self._read_notice(request)
+        visit = Visit(self, request, visitor.principal, page, allowed, self.csrf.token(seed), form, event, notice,
+                      visitor.session)
+        try:
+            response = view.handler(visit)
+        except AwsError as error:
+            if not unsafe:
+                self._audit(event, error)
+            response = self._refusal(visit, error)
+        else:
+            if not unsafe:
+                self._audit(event)
+        if notice is not None and NOTICE_COOKIE not in response.headers.get("set-cookie", ""):
+            self._clear_cookie(response, request, NOTICE_COOKIE)
+        return response
+
+    def _refusal(self, visit: Visit, error: AwsError) -> Response:
+        """What a person sees when a call of theirs was refused: the API's message, and what to do."""
+        status = error.status if 400 <= error.status < 600 else 400
+        denied = status == 403 or "AccessDenied" in error.code
+        missing = status == 404 or error.code in ("ResourceNotFound", "NoSuchKey", "NoSuchBucket", "NoSuchEntity")
+        heading = ("You do not have permission to do that" if denied
+                   else "That could not be found" if missing else "That could not be done")
+        actions = (["Ask an administrator for the permission named above (Role Manager shows what each persona "
+                    "may do)."] if denied else [])
+        if visit.htmx:
+            return visit.console._render(visit.request, "alert.html", status, heading=heading,
+                                         message=error.message, code=error.code, actions=actions)
+        return self._error_page(
+            visit.request, status, heading, [error.message, f"(error {error.code})"], visitor=visit,
+            allowed=visit.allowed, actions=actions, links=[(visit.page.path, visit.page.title)],
+            request_id=visit.event.request_id if visit.event is not None else None,
+        )
+
+    # --- notices carried over a redirect ---------------------------------------------------------------
+
+    def set_notice(self, response: Response, request: Request, text: str) -> None:
+        value = urllib.parse.quote(text[:300], safe="")
+        self._set_cookie(response, request, NOTICE_COOKIE, f"{value}.{self.notices.token(value)}", 120)
+
+    def _read_notice(self, request: Request) -> str | None:
+        raw = request.cookies.get(NOTICE_COOKIE)
+        if not raw or "." not in raw:
+            return None
+        value, _, mac = raw.rpartition(".")
+        if not self.notices.valid(value, mac):
+            return None
+        return urllib.parse.unquote(value)
 
     def _denied(self, request, visitor: _Visitor, allowed, page: Page, decision: Decision, request_id: str) -> Response:
         user = visitor.principal

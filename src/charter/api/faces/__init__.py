@@ -155,6 +155,56 @@ class Face:
                 webhooks.notify()  # deliveries the change queued go out now, not at the next poll
         return response
 
+    # --- the same cycle, for a person already signed in (the console) ------------------
+
+    def invoke(self, principal, name: str, params: dict | None, event: audit.AuditEvent, *, record: bool | None = None):
+        """Calls operation ``name`` as ``principal``, exactly as a signed request would be answered.
+
+        The console's way into the services: ``params`` is validated against the
+        operation's input shape (the API's ValidationException, word for word),
+        authorized by the principal's policies (iam:PassRole included), handled in
+        one transaction, and, for a write, recorded in ``event``'s audit row in that
+        transaction.  ``record`` forces a read's row to be written (True) or a
+        write's to be left to the caller (False).  Returns the handler's output
+        document (times as ``datetime``), or raises the AwsError the API answers.
+        """
+        op = self.handlers.get(name)
+        if name not in self.model.operation_names:
+            raise UnknownOperationException(f"{name} is not a {self.model.service_name} operation.")
+        if op is None:
+            raise self._not_implemented(name)
+        from ..shapes import parse_input
+
+        event.operation = name
+        event.principal_arn, event.user_name = principal.arn, principal.name
+        params = parse_input(self.model.operation_model(name), params or {})
+        caller = Caller(principal=principal)
+        verified = _Scope(event.region or self.instance.settings.region)
+        write = op.writes if record is None else record
+        try:
+            if op.streams:
+                with self.instance.transaction(write=False) as conn:
+                    call, action, resource = self._call(None, op, params, event, caller, verified, None)
+                    self._authorize(conn, principal, op, action, resource, params, verified.region, event.source_ip)
+                result = op.handler(call, params)
+                if write:
+                    self.access.audit_now(event)
+                return result
+            with self.instance.transaction(write=op.writes) as conn:
+                call, action, resource = self._call(None, op, params, event, caller, verified, conn)
+                self._authorize(conn, principal, op, action, resource, params, verified.region, event.source_ip)
+                result = op.handler(call, params)
+                event.resource_arn = _created_arn(op.name, self.model.operation_model(name).output_shape, result) or event.resource_arn
+                if write:
+                    audit.record(conn, event)
+        except AwsError as error:
+            record_failure(event, self.spell(error))
+            self.access.audit(event)
+            raise
+        if op.writes and events.take_queued():
+            webhooks.notify()
+        return result
+
     def _authenticate(self, request, protocol, event, caller, conn=None):
         verified = self.access.authenticate(request, caller, self.signing_name, conn)
         identify(event, verified, caller.principal)
@@ -218,6 +268,13 @@ class Face:
                 self.access.check(
                     policies, principal, "iam:PassRole", role_arn, {**context, "iam:PassedToService": self.spec.passes_roles_to}
                 )
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Where an in-process call (:meth:`Face.invoke`) is made: what a signature's scope would say."""
+
+    region: str
 
 
 class PayloadMismatch(ClientError):
