@@ -35,7 +35,7 @@ from .formatting import format_number
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["ACCENT", "INK", "GRID", "SOFT", "LOCK", "STYLE", "svg", "image", "metric_svg", "CHART_TYPES"]
+__all__ = ["ACCENT", "INK", "GRID", "SOFT", "LOCK", "STYLE", "svg", "image", "metric_svg", "series_svg", "CHART_TYPES"]
 
 ACCENT = "#2563eb"
 INK = "#1f2937"
@@ -291,3 +291,58 @@ def metric_svg(metric: dict) -> str:
     """
     draw, size = _DRAW[metric["type"]]
     return svg(lambda fig: draw(fig, metric), size=size(metric), label=str(metric.get("name", "chart")))
+
+
+# --- named series over a shared axis (metrics across versions, a job's metrics over time) ----------
+
+#: Colours of the series of one chart, in order (the accent first; distinguishable in grey too).
+SERIES_COLOURS = ("#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2", "#4b5563", "#db2777")
+
+
+def series_svg(
+    series: dict[str, list[tuple[Any, float]]],
+    *,
+    label: str,
+    x_label: str | None = None,
+    y_label: str | None = None,
+    time_axis: bool = False,
+    size: tuple[float, float] = (6.4, 2.8),
+) -> str:
+    """Lines of ``series`` (name -> ``[(x, y), ...]``) on one chart, as inline SVG with a legend.
+
+    ``x`` is numeric, or a label (a version "3") drawn as a category in the
+    order first seen; with ``time_axis`` it is epoch seconds, drawn as minutes
+    and seconds from the first point.  Series with no points are left out; a
+    point's ``y`` of None is a gap.  Raises ValueError when there is nothing to draw.
+    """
+    drawn = {name: points for name, points in series.items() if points}
+    if not drawn:
+        raise ValueError("there are no points to draw")
+    categories: list[str] = []
+    numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for pts in drawn.values() for x, _ in pts)
+    if not numeric:
+        for points in drawn.values():
+            for x, _ in points:
+                if str(x) not in categories:
+                    categories.append(str(x))
+    start = min(float(x) for pts in drawn.values() for x, _ in pts) if (numeric and time_axis) else 0.0
+
+    def draw(fig) -> None:
+        ax = fig.add_subplot()
+        for index, (name, points) in enumerate(drawn.items()):
+            xs = [categories.index(str(x)) if categories else (float(x) - start) for x, _ in points]
+            ys = [float("nan") if y is None else float(y) for _, y in points]
+            ax.plot(xs, ys, label=name, color=SERIES_COLOURS[index % len(SERIES_COLOURS)], linewidth=1.7,
+                    marker="o" if len(xs) <= 30 else None, markersize=3.5)
+        if categories:
+            ax.set_xticks(range(len(categories)), [textwrap.shorten(c, 14, placeholder="…") for c in categories])
+        if x_label or time_axis:
+            ax.set_xlabel(x_label or "seconds since the first point")
+        if y_label:
+            ax.set_ylabel(y_label)
+        ax.grid(color=GRID, linewidth=0.8)
+        ax.set_axisbelow(True)
+        if len(drawn) > 1 or next(iter(drawn)) != (y_label or ""):
+            ax.legend(loc="best", fontsize=7.5, frameon=False)
+
+    return svg(draw, size=size, label=label)
