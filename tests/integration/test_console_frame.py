@@ -317,6 +317,40 @@ def test_set_password_on_the_cli_signs_in_and_ends_older_sessions(server, iam):
     assert browser.sign_in(user, "N3w-console-pass").status_code == 303
 
 
+def test_a_user_who_must_reset_chooses_a_new_password_and_is_signed_in(server, iam):
+    user = unique("resetter")
+    iam.create_user(UserName=user)
+    iam.create_login_profile(UserName=user, Password=PASSWORD, PasswordResetRequired=True)
+    browser = Browser(server.endpoint, "127.0.0.31")
+    answer = browser.sign_in(user, next_path="/console/model-cards")
+    assert answer.status_code == 403  # the right password, but a new one first
+    assert "you must choose a new one" in answer.text and 'action="/console/change-password"' in answer.text
+    form = {"user_name": user, "password": PASSWORD, "next": "/console/model-cards"}
+    token = csrf_of(answer.text)
+
+    mismatch = browser.post("/console/change-password", {**form, "new_password": "N3w-password!",
+                                                          "confirm_password": "N3w-password?"}, token)
+    assert mismatch.status_code == 400 and "differ" in alert_of(mismatch.text)
+    weak = browser.post("/console/change-password", {**form, "new_password": "short", "confirm_password": "short"},
+                        token)
+    assert weak.status_code == 400 and "at least 8 characters" in alert_of(weak.text)
+    wrong = browser.post("/console/change-password", {**form, "password": "not-it", "new_password": "N3w-password!",
+                                                       "confirm_password": "N3w-password!"}, token)
+    assert wrong.status_code == 401 and "incorrect" in alert_of(wrong.text)
+
+    changed = browser.post("/console/change-password", {**form, "new_password": "N3w-password!",
+                                                         "confirm_password": "N3w-password!"}, token)
+    assert changed.status_code == 303 and changed.headers["location"] == "/console/model-cards"
+    home = browser.get("/console/")
+    assert f"Signed in as <b>{user}</b>" in home.text and "Your password has been changed." in home.text
+    assert "Your password has been changed." not in browser.get("/console/").text  # shown once
+    # The old password no longer signs in; the new one does, with no reset asked.
+    assert Browser(server.endpoint, "127.0.0.32").sign_in(user).status_code == 401
+    assert Browser(server.endpoint, "127.0.0.33").sign_in(user, "N3w-password!").status_code == 303
+    rows = audit_rows(server, user, 1)
+    assert any(r["operation"] == "ChangePassword" and r["outcome"] == "Success" for r in rows)
+
+
 def test_an_old_scrypt_password_still_signs_in_and_is_rehashed_to_argon2id(server, iam):
     user = make_user(iam, READ_SAGEMAKER)
     engine = sa.create_engine(server.env["CHARTER_DATABASE_URL"])

@@ -153,6 +153,11 @@ def server(
         highlight=False, soft_wrap=True,
     )
     out.print(f"  export SAGEMAKER_USER_CONFIG_OVERRIDE={sdk_config}", highlight=False, soft_wrap=True)
+    out.print(
+        f"The web console is at [bold]{endpoint}/console/[/]: IAM users sign in with a console password "
+        "(`charter iam set-password USER`).",
+        highlight=False,
+    )
     uvicorn.run(create_app(instance), host=settings.host, port=settings.port, log_level=log_level, access_log=False)
 
 

@@ -178,6 +178,8 @@ class Console:
             Route("/sign-in", self.sign_in_form, methods=["GET"]),
             Route("/sign-in", self.sign_in, methods=["POST"]),
             Route("/sign-out", self.sign_out, methods=["POST"]),
+            Route("/change-password", self.change_password_form, methods=["GET"]),
+            Route("/change-password", self.change_password, methods=["POST"]),
             Mount("/static", StaticFiles(directory=STATIC)),
             *[Route(v.path, self._gate(v), methods=[v.method]) for v in self.views],
             Route("/{slug}", self.page, methods=["GET"]),
@@ -364,7 +366,12 @@ class Console:
         event = self._event(request, page.operation if page else "ViewHome", visitor.principal)
         if page is None:
             self._audit(event)
-            return self._render(request, "home.html", visitor=visitor, allowed=allowed, title="Home", current="home")
+            notice = self._read_notice(request)
+            response = self._render(request, "home.html", visitor=visitor, allowed=allowed, title="Home",
+                                    current="home", flash=notice)
+            if notice is not None:
+                self._clear_cookie(response, request, NOTICE_COOKIE)
+            return response
         if not allowed[page.slug]:
             decision = decisions[PAGES.index(page)]
             self._audit(event, self.access.denial(visitor.principal, page.action, "*", decision), status=403)
@@ -585,12 +592,7 @@ class Console:
         now = time.time()
         if result.refusal is None:
             self._audit(event)
-            cookie, session = self.cookies.issue(result.principal.arn, now)
-            response = RedirectResponse(next_path, status_code=303)
-            self._set_cookie(response, request, SESSION_COOKIE, cookie, int(session.expires_at - now))
-            # A new pre-session value: a token from before the sign-in is no good after it.
-            self._set_cookie(response, request, PRESESSION_COOKIE, new_presession(), int(self.limits.window_seconds) + 3600)
-            return response
+            return self._start_session(request, result.principal, next_path, now)
         if result.refusal == "throttled":
             whom = "this user name" if result.throttled_by == "user" else "your network address"
             message = f"Too many failed sign-ins for {whom}. Try again after {_when(result.retry_at, now)}."
@@ -602,13 +604,10 @@ class Console:
                 headers={"Retry-After": str(max(1, round(result.retry_at - now)))},
             )
         if result.refusal == "reset-required":
-            message = ("Your password is right, but an administrator requires you to choose a new one before you "
-                       "sign in.")
+            message = "Your password is right, but you must choose a new one before you sign in."
             self._audit(event, PasswordResetRequired(message))
-            return self._sign_in_form(
-                request, status=403, error=message, user_name=user_name, next_path=next_path,
-                error_detail=f"Ask them to set one with: charter iam set-password {user_name}",
-            )
+            return self._change_password_form(request, status=403, notice=message, user_name=user_name,
+                                              next_path=next_path)
         message = "The user name or password is incorrect."
         detail = "Names and passwords are case-sensitive."
         if result.retry_at is not None:
@@ -618,6 +617,90 @@ class Console:
         self._audit(event, FailedAuthentication(message))
         return self._sign_in_form(request, status=401, error=message, error_detail=detail, user_name=user_name,
                                   next_path=next_path)
+
+    def _start_session(self, request: Request, principal, next_path: str, now: float) -> Response:
+        """A new session for ``principal`` (a cookie) and off to ``next_path``."""
+        cookie, session = self.cookies.issue(principal.arn, now)
+        response = RedirectResponse(next_path, status_code=303)
+        self._set_cookie(response, request, SESSION_COOKIE, cookie, int(session.expires_at - now))
+        # A new pre-session value: a token from before the sign-in is no good after it.
+        self._set_cookie(response, request, PRESESSION_COOKIE, new_presession(), int(self.limits.window_seconds) + 3600)
+        return response
+
+    # --- changing one's password (IAM ChangePassword; also how a reset-required user gets in) ---------
+
+    async def change_password_form(self, request: Request) -> Response:
+        return await run_in_threadpool(self._change_password_form, request)
+
+    def _change_password_form(self, request: Request, *, status: int = 200, error: str | None = None,
+                              notice: str | None = None, user_name: str | None = None,
+                              next_path: str | None = None) -> Response:
+        visitor = self._visitor(request, time.time())
+        if visitor.session is not None:
+            with self.instance.transaction(write=False) as conn:
+                self._holds(conn, visitor)
+        signed_in = visitor.principal is not None
+        presession = request.cookies.get(PRESESSION_COOKIE)
+        fresh = presession is None
+        if fresh:
+            presession = new_presession()
+        response = self._render(
+            request, "change_password.html", status, visitor=visitor if signed_in else None, title="Change password",
+            current=None, csrf=self.csrf.token(anonymous_seed(presession)), error=error, notice=notice,
+            user_name=visitor.principal.name if signed_in else (user_name or request.query_params.get("user", "")),
+            next=_safe_next(next_path or request.query_params.get("next")),
+        )
+        if fresh:
+            self._set_cookie(response, request, PRESESSION_COOKIE, presession, int(self.limits.window_seconds) + 3600)
+        return response
+
+    async def change_password(self, request: Request) -> Response:
+        form = await self._form(request)
+        if form is None:
+            return self._too_large(request)
+        return await run_in_threadpool(self._change_password, request, form)
+
+    def _change_password(self, request: Request, form: dict[str, str]) -> Response:
+        # The form is tied to the browser's pre-session, so it works signed in or not (a reset-required
+        # user has no session yet).
+        if not self.csrf.valid(anonymous_seed(request.cookies.get(PRESESSION_COOKIE)), self._token(request, form)):
+            return self._csrf_refused(request, "ChangePassword")
+        user_name = form.get("user_name", "").strip()[:128]
+        next_path = _safe_next(form.get("next"))
+        new, again = form.get("new_password", ""), form.get("confirm_password", "")
+
+        def again_with(status: int, message: str) -> Response:
+            return self._change_password_form(request, status=status, error=message, user_name=user_name,
+                                              next_path=next_path)
+
+        if new != again:
+            return again_with(400, "The new password and its confirmation differ. Type the same password in both.")
+        client = request.client.host if request.client else None
+        try:
+            result = signin.change_password(self.instance, user_name=user_name, old_password=form.get("password", ""),
+                                            new_password=new, address=client, limits=self.limits)
+        except AwsError as error:  # the password policy
+            event = self._event(request, "ChangePassword", user_name=user_name)
+            self._audit(event, error)
+            return again_with(error.status, error.message)
+        event = self._event(request, "ChangePassword", result.principal,
+                            user_name if result.user_arn else _HIDDEN_USER)
+        event.principal_arn = result.user_arn
+        now = time.time()
+        if result.refusal is None:
+            self._audit(event)
+            response = self._start_session(request, result.principal, next_path, now)
+            self.set_notice(response, request, "Your password has been changed.")
+            return response
+        if result.refusal == "throttled":
+            message = f"Too many failed sign-ins. Try again after {_when(result.retry_at, now)}."
+            self._audit(event, SignInThrottled(message))
+            response = again_with(429, message)
+            response.headers["Retry-After"] = str(max(1, round(result.retry_at - now)))
+            return response
+        message = "The user name or current password is incorrect."
+        self._audit(event, FailedAuthentication(message))
+        return again_with(401, message)
 
     async def sign_out(self, request: Request) -> Response:
         form = await self._form(request)

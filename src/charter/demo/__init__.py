@@ -176,9 +176,9 @@ def seed(instance: Instance, steps: list[Step] | None = None) -> SeedReport:
 
 
 def _steps() -> list[Step]:
-    from . import analyses, cards, jobs, registry, users
+    from . import analyses, cards, console, jobs, registry, users
 
-    return [users.STEP, analyses.STEP, registry.STEP, cards.STEP, jobs.STEP]
+    return [users.STEP, analyses.STEP, registry.STEP, cards.STEP, jobs.STEP, console.STEP]
 
 
 STEPS: list[Step] = _steps()

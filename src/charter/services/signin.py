@@ -38,7 +38,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from ..errors import ValidationException
 from ..iam import identities, passwords
 from ..store.sessions_schema import console_signin_failures, console_signouts, login_profiles
-from .iam import check_password_policy
+from .iam import PasswordPolicyViolation, check_password_policy
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..instance import Instance
@@ -233,3 +233,36 @@ def sign_out(conn: Connection, *, session_id: str, expires_at: float, now: float
     conn.execute(delete(console_signouts).where(c.expires_at < now))  # ended sessions that expired anyway
     if not conn.execute(select(c.session_id).where(c.session_id == session_id)).first():
         conn.execute(insert(console_signouts).values(session_id=session_id, expires_at=expires_at))
+
+
+def change_password(
+    instance: "Instance",
+    *,
+    user_name: str,
+    old_password: str,
+    new_password: str,
+    address: str | None,
+    limits: Limits,
+    account: str | None = None,
+    now: float | None = None,
+) -> SignIn:
+    """IAM's ChangePassword, as a person makes it in the console: the old password, then a new one.
+
+    The old password is checked as a sign-in is (failures counted and
+    throttled, one answer for every wrong credential); a user whose password
+    must be reset may change it here, which is how they get in.  The new one
+    must meet the password policy and differ from the old.  On success the
+    profile no longer requires a reset, the user's earlier sessions end, and the
+    outcome is that of a sign-in with the new password.
+    """
+    checked = sign_in(instance, user_name=user_name, password=old_password, address=address, limits=limits,
+                      account=account, now=now)
+    if checked.refusal not in (None, "reset-required"):
+        return checked
+    if new_password == old_password:
+        raise PasswordPolicyViolation("The new password must differ from the current one.")
+    account = account or instance.settings.account_id
+    with instance.transaction() as conn:
+        set_password(conn, account=account, user_name=user_name.strip(), password=new_password, now=now)
+        user = identities.find_principal(conn, account, "user", user_name.strip())
+    return SignIn(user, user_arn=checked.user_arn)
