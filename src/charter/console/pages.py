@@ -7,9 +7,11 @@ Dashboard lists model package groups, so it needs
 gets the 403 page, as ``ListModelPackageGroups`` would get AccessDenied.  List
 actions have no resource-level permissions, so each is checked on ``*``.
 
-``ready`` is False for a page whose content is not built yet: it shows a
-"coming" empty state (still authorized and audited, so what a user may open
-does not change when the content arrives).
+A page's content is drawn by the views registered for its slug
+(:mod:`charter.console.views`); a page none has claimed yet shows a "coming"
+empty state with ``hint``, the command that does its job today (still
+authorized and audited, so what a user may open does not change when the
+content arrives).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ class Page:
     action: str  # the IAM action it needs
     summary: str  # what the page is for, in a sentence
     hint: str  # the command that shows the same today, for a page still coming
-    ready: bool = False
 
     @property
     def path(self) -> str:
