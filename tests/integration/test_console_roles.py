@@ -132,6 +132,12 @@ def test_the_wizard_creates_a_user_whose_keys_work_and_are_shown_only_once(serve
     with pytest.raises(botocore.exceptions.ClientError) as refused:
         own_s3.put_object(Bucket=bucket, Key="elsewhere/x.csv", Body=b"x")
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    # Listing is allowed under the prefix only (s3:ListBucket's s3:prefix condition key).
+    listed = own_s3.list_objects_v2(Bucket=bucket, Prefix="datasets/")
+    assert [o["Key"] for o in listed["Contents"]] == ["datasets/train.csv"]
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        own_s3.list_objects_v2(Bucket=bucket, Prefix="elsewhere/")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
 
     # The IAM API shows what was made: the persona as tags, the policy attached.
     tags = {t["Key"]: t["Value"] for t in iam.get_user(UserName=name)["User"]["Tags"]}

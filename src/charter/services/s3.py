@@ -606,7 +606,13 @@ def _contents(infos, params: dict, owner: dict | None) -> list[dict]:
     return out
 
 
-@operation("ListObjectsV2", service="s3", action="s3:ListBucket", resource=_bucket, writes=False, streams=True)
+def _listing_condition_keys(params: dict) -> dict:
+    """s3:ListBucket's own condition keys: a policy may allow listing only under a prefix (``s3:prefix``)."""
+    return {"s3:prefix": params.get("Prefix") or "", "s3:delimiter": params.get("Delimiter")}
+
+
+@operation("ListObjectsV2", service="s3", action="s3:ListBucket", resource=_bucket, writes=False, streams=True,
+           conditions=_listing_condition_keys)
 def list_objects_v2(call: Call, params: dict) -> dict:
     store = _store(call)
     bucket = _own_bucket(call, store, params["Bucket"])
@@ -644,7 +650,8 @@ def list_objects_v2(call: Call, params: dict) -> dict:
     return out
 
 
-@operation("ListObjects", service="s3", action="s3:ListBucket", resource=_bucket, writes=False, streams=True)
+@operation("ListObjects", service="s3", action="s3:ListBucket", resource=_bucket, writes=False, streams=True,
+           conditions=_listing_condition_keys)
 def list_objects(call: Call, params: dict) -> dict:
     store = _store(call)
     bucket = _own_bucket(call, store, params["Bucket"])
