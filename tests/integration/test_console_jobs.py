@@ -166,8 +166,8 @@ def test_a_training_job_page_shows_its_parameters_transitions_metrics_and_log(ad
     failed = admin.get("/console/training-jobs/breaks").text
     assert "Failure reason" in failed and "the data has no label column" in failed
     missing = admin.get("/console/training-jobs/never-made")
-    # SageMaker answers ResourceNotFound with 400; the page says what was not found.
-    assert missing.status_code == 400 and "That could not be found" in missing.text
+    # SageMaker answers ResourceNotFound with 400; the page is a 404 that says what was not found.
+    assert missing.status_code == 404 and "That could not be found" in missing.text
     assert "Training job 'never-made' does not exist" in html.unescape(missing.text)
 
 

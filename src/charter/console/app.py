@@ -432,7 +432,10 @@ class Console:
                 self._audit(event, error)
             response = self._refusal(visit, error)
         else:
-            if not unsafe:
+            # A page opened is one row. The htmx fragments it then fetches (a search as it is typed, a
+            # log tail polled every two seconds) are that page at work, not new visits: recorded only
+            # when refused. Changes are always recorded, by the API operation that makes them.
+            if not unsafe and not visit.htmx:
                 self._audit(event)
         if notice is not None and NOTICE_COOKIE not in response.headers.get("set-cookie", ""):
             self._clear_cookie(response, request, NOTICE_COOKIE)
@@ -440,9 +443,13 @@ class Console:
 
     def _refusal(self, visit: Visit, error: AwsError) -> Response:
         """What a person sees when a call of theirs was refused: the API's message, and what to do."""
-        status = error.status if 400 <= error.status < 600 else 400
-        denied = status == 403 or "AccessDenied" in error.code
+        denied = error.status == 403 or "AccessDenied" in error.code
+        # A person is told by the HTTP status too: SageMaker's AccessDeniedException is a 400 on the
+        # wire, but to a browser a refusal is 403 and a missing thing 404.
+        status = 403 if denied else error.status if 400 <= error.status < 600 else 400
         missing = status == 404 or error.code in ("ResourceNotFound", "NoSuchKey", "NoSuchBucket", "NoSuchEntity")
+        if missing:
+            status = 404
         heading = ("You do not have permission to do that" if denied
                    else "That could not be found" if missing else "That could not be done")
         actions = (["Ask an administrator for the permission named above (Role Manager shows what each persona "

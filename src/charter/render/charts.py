@@ -21,6 +21,7 @@ charts) goes through :func:`svg` or :func:`image`:
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import itertools
 import math
@@ -35,7 +36,7 @@ from .formatting import format_number
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["ACCENT", "INK", "GRID", "SOFT", "LOCK", "STYLE", "svg", "image", "metric_svg", "series_svg", "CHART_TYPES"]
+__all__ = ["ACCENT", "INK", "GRID", "SOFT", "LOCK", "STYLE", "svg", "image", "metric_svg", "series_svg", "without_inline_styles", "CHART_TYPES"]
 
 ACCENT = "#2563eb"
 INK = "#1f2937"
@@ -299,6 +300,32 @@ def metric_svg(metric: dict) -> str:
 SERIES_COLOURS = ("#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2", "#4b5563", "#db2777")
 
 
+_STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
+_STYLE_ELEMENT = re.compile(r"<style[^>]*>.*?</style>", re.DOTALL)
+
+
+def without_inline_styles(svg: str) -> str:
+    """``svg`` with its CSS (``style="fill: #fff"`` and a ``<style>`` rule) as SVG presentation attributes.
+
+    The console's Content-Security-Policy (``style-src 'self'``) blocks inline styles, so matplotlib's SVG
+    would draw black shapes without its lines; presentation attributes (``fill="#fff"``) are not CSS
+    and are allowed.  Matplotlib's one rule, ``*{stroke-linejoin: round; stroke-linecap: butt}``, goes on
+    the root, where every element inherits it.
+    """
+
+    def attributes(match: re.Match) -> str:
+        out = []
+        for declaration in match[1].split(";"):
+            name, _, value = declaration.partition(":")
+            if name.strip() and value.strip():
+                out.append(f' {name.strip()}="{html.escape(value.strip(), quote=True)}"')
+        return "".join(out)
+
+    svg = _STYLE_ELEMENT.sub("", svg)
+    svg = _STYLE_ATTRIBUTE.sub(attributes, svg)
+    return svg.replace("<svg ", '<svg stroke-linejoin="round" stroke-linecap="butt" ', 1)
+
+
 def series_svg(
     series: dict[str, list[tuple[Any, float]]],
     *,
@@ -345,4 +372,5 @@ def series_svg(
         if len(drawn) > 1 or next(iter(drawn)) != (y_label or ""):
             ax.legend(loc="best", fontsize=7.5, frameon=False)
 
-    return svg(draw, size=size, label=label)
+    # Drawn for the console, whose Content-Security-Policy allows no inline CSS.
+    return without_inline_styles(svg(draw, size=size, label=label))

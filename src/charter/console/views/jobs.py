@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import math
 import re
 import time
@@ -136,32 +135,6 @@ def artifact_link(uri: str | None) -> str | None:
 
 
 _NAME_PART = re.compile(r"[a-zA-Z0-9-]+")  # ListTrainingJobs' NameContains pattern
-_STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
-_STYLE_ELEMENT = re.compile(r"<style[^>]*>.*?</style>", re.DOTALL)
-
-
-def without_inline_styles(svg: str) -> str:
-    """``svg`` with its CSS (``style="fill: #fff"`` and a ``<style>`` rule) as SVG presentation attributes.
-
-    The console's Content-Security-Policy (``style-src 'self'``) blocks inline styles, so matplotlib's SVG
-    would draw black shapes without its lines; presentation attributes (``fill="#fff"``) are not CSS
-    and are allowed.  Matplotlib's one rule, ``*{stroke-linejoin: round; stroke-linecap: butt}``, goes on
-    the root, where every element inherits it.
-    """
-
-    def attributes(match: re.Match) -> str:
-        out = []
-        for declaration in match[1].split(";"):
-            name, _, value = declaration.partition(":")
-            if name.strip() and value.strip():
-                out.append(f' {name.strip()}="{html.escape(value.strip(), quote=True)}"')
-        return "".join(out)
-
-    svg = _STYLE_ELEMENT.sub("", svg)
-    svg = _STYLE_ATTRIBUTE.sub(attributes, svg)
-    return svg.replace("<svg ", '<svg stroke-linejoin="round" stroke-linecap="butt" ', 1)
-
-
 def _query(**values) -> str:
     return urllib.parse.urlencode([(k, v) for k, v in values.items() if v not in (None, "", [])], doseq=True)
 
@@ -446,7 +419,7 @@ def _metrics(visit, kind: JobKind, job: dict, drawn: int | None = None) -> dict:
         return out
     if out["points"]:
         label = f"Chart of {', '.join(series)} over the job's run time"
-        out["chart"] = without_inline_styles(charts.series_svg(series, label=label, y_label="value", time_axis=True))
+        out["chart"] = charts.without_inline_styles(charts.series_svg(series, label=label, y_label="value", time_axis=True))
         out["period"] = period
     return out
 
