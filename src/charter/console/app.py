@@ -74,8 +74,11 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 HTMX_VERSION = "2.0.11"  # static/VENDORED.md
 
-#: The largest form body read (a sign-in form is well under 1 KiB).
-MAX_FORM = 64 << 10
+#: The largest form body read: a model card's form carries its content, which the API takes up to
+#: 100,000 characters (urlencoded, up to three bytes each); a sign-in form is well under 1 KiB.
+MAX_FORM = 320 << 10
+#: The most fields one form may post (the model card form has about 50).
+MAX_FIELDS = 256
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _HIDDEN_USER = "HIDDEN_DUE_TO_SECURITY_REASONS"
 NOTICE_COOKIE = "charter_notice"
@@ -314,7 +317,7 @@ class Console:
             return {}
         try:
             parsed = urllib.parse.parse_qs(b"".join(chunks).decode("utf-8", "replace"), keep_blank_values=True,
-                                           max_num_fields=64)
+                                           max_num_fields=MAX_FIELDS)
         except ValueError:
             return {}
         return {name: values[0] for name, values in parsed.items()}
