@@ -125,6 +125,12 @@ class TestAuditor:
             ("sagemaker:ListModelPackages", "*"),
             ("sagemaker:Search", "*"),
             ("sagemaker:GetModelPackageGroupPolicy", GROUP),
+            # The evidence: the audit log and the artifact store, in any bucket.
+            ("cloudtrail:LookupEvents", "*"),
+            ("s3:ListAllMyBuckets", "*"),
+            ("s3:ListBucket", "arn:aws:s3:::any-bucket"),
+            ("s3:GetObject", f"arn:aws:s3:::{BUCKET}/reports/evaluation.json"),
+            ("s3:GetObject", "arn:aws:s3:::any-bucket/x"),
         ],
     )
     def test_may_read(self, action, resource):
@@ -139,7 +145,10 @@ class TestAuditor:
             ("sagemaker:AddTags", GROUP),
             ("sagemaker:PutModelPackageGroupPolicy", GROUP),
             ("sagemaker:CreatePresignedMlflowTrackingServerUrl", arn("mlflow-tracking-server/t")),
-            ("s3:GetObject", f"arn:aws:s3:::{BUCKET}/x"),
+            ("s3:PutObject", f"arn:aws:s3:::{BUCKET}/x"),
+            ("s3:DeleteObject", f"arn:aws:s3:::{BUCKET}/x"),
+            ("s3:CreateBucket", "arn:aws:s3:::new-bucket"),
+            ("s3:DeleteBucket", f"arn:aws:s3:::{BUCKET}"),
             ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/r"),
         ],
     )
@@ -333,5 +342,7 @@ def test_invalid_scope(kwargs):
 
 def test_duplicate_activities_are_merged_and_id_names_the_user():
     document = build_policy("auditor", ["read-only-audit", "read-only-audit"], account=ACCOUNT, username="bob")
-    assert [s["Sid"] for s in document["Statement"]] == ["ReadOnlyAuditList", "ReadOnlyAudit"]
+    assert [s["Sid"] for s in document["Statement"]] == [
+        "ReadOnlyAuditList", "ReadOnlyAudit", "ReadOnlyAuditLog", "ReadOnlyAuditBuckets", "ReadOnlyAuditArtifacts",
+    ]
     assert document["Id"] == "charter-persona-auditor-bob"

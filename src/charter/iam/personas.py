@@ -374,9 +374,19 @@ def _search_discover(ctx: ActivityContext) -> list[dict]:
 
 
 def _read_only_audit(ctx: ActivityContext) -> list[dict]:
+    # An auditor reads the evidence too: the audit log (CloudTrail's LookupEvents, as the console's audit-log
+    # page asks) and the artifact store, where a card's evaluation and bias reports, a model's artifacts and
+    # its training data lie.  Reading only: no s3:PutObject, s3:DeleteObject or bucket changes.
     return [
         _allow("ReadOnlyAuditList", _sm("List*", "Search", "GetSearchSuggestions"), "*"),
         _allow("ReadOnlyAudit", _sm("Describe*", "Get*"), [ctx.sagemaker_any()]),
+        _allow("ReadOnlyAuditLog", ["cloudtrail:LookupEvents"], "*"),
+        _allow("ReadOnlyAuditBuckets", ["s3:ListAllMyBuckets"], "*"),
+        _allow(
+            "ReadOnlyAuditArtifacts",
+            ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject"],
+            [f"arn:{ctx.partition}:s3:::*"],
+        ),
     ]
 
 
@@ -547,7 +557,8 @@ ACTIVITIES: dict[str, Activity] = dict(
         ),
         _activity(
             "read-only-audit",
-            "Describe*, List*, Get* and Search on SageMaker -- and nothing else.",
+            "Describe*, List*, Get* and Search on SageMaker, the audit log, and reading the artifact store's "
+            "buckets and objects -- and nothing that changes anything.",
             _read_only_audit,
         ),
         _activity(
