@@ -142,10 +142,17 @@ def page(browser, request):
 
 
 def shot(page, name: str) -> Path:
-    """A full-page screenshot under ``test-artifacts/screenshots`` (its path)."""
+    """A full-page screenshot under ``test-artifacts/screenshots`` (its path).
+
+    Playwright leaves empty ``style=""`` attributes on inputs it screenshots; htmx would settle them onto
+    the next page's element of the same id, where the console's CSP (no inline styles) reports a
+    violation the page never made, so they are taken off again.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / (re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") + ".png")
     page.screenshot(path=str(path), full_page=True)
+    if not page.is_closed():
+        page.evaluate("() => document.querySelectorAll('[style=\"\"]').forEach(e => e.removeAttribute('style'))")
     return path
 
 

@@ -12,14 +12,7 @@ from charter.iam import personas
 from browser_support import assert_accessible, browser, console, page, shot, sign_in, unique  # noqa: F401
 
 
-def snapshot(page, name: str) -> None:
-    """A screenshot mid-test; then the empty style attributes Playwright leaves on inputs are removed.
-
-    (htmx settles attributes of same-id elements onto the next page, and the console's CSP refuses
-    inline styles, so a leftover ``style=""`` would be reported as a CSP violation the page never made.)
-    """
-    shot(page, name)
-    page.evaluate("() => document.querySelectorAll('[style]').forEach(e => e.removeAttribute('style'))")
+snapshot = shot  # a screenshot mid-test (shot also clears the empty style attributes Playwright leaves)
 
 
 READ_REPORTS = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::registry-browser/*"}

@@ -198,9 +198,10 @@ class Face:
                 if write:
                     audit.record(conn, event)
         except AwsError as error:
-            record_failure(event, self.spell(error))
+            spelled = self.spell(error)  # as this service's clients get it (S3's AccessDenied is 403)
+            record_failure(event, spelled)
             self.access.audit(event)
-            raise
+            raise spelled from None
         if op.writes and events.take_queued():
             webhooks.notify()
         return result

@@ -132,16 +132,8 @@ def _s3_uri(bucket: str, key: str = "") -> str:
 
 
 def _s3(visit, operation: str, params: dict, **options) -> dict:
-    """``operation`` of the S3 face as the user, refused as S3 refuses it.
-
-    ``Face.invoke`` raises Charter's generic error (AccessDeniedException, 400)
-    where the S3 wire answers ``AccessDenied`` with 403; the face's own spelling
-    makes the page's status and words S3's.
-    """
-    try:
-        return visit.call("s3", operation, params, **options)
-    except AwsError as error:
-        raise visit.console.faces["s3"].spell(error) from None
+    """``operation`` of the S3 face as the user (refused as S3 refuses it: Face.invoke spells errors)."""
+    return visit.call("s3", operation, params, **options)
 
 
 # --- pages -------------------------------------------------------------------------------------
