@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from pg import PostgresServer, find_pg_bin
+
+# The browser tests' fixtures (a server, Chromium, a page) are a plugin, registered once for the
+# session: imported into each test module instead, a session fixture would be made once per module.
+sys.path.insert(0, str(Path(__file__).parent / "browser"))
+pytest_plugins = ["browser_support"]
 
 BACKEND = os.environ.get("CHARTER_TEST_DB", "sqlite")
 UNIT = Path(__file__).parent / "unit"

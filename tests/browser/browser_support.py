@@ -2,12 +2,15 @@
 
 Playwright's Python package drives Debian's own Chromium (``/usr/bin/chromium``,
 which ``.ci/run`` installs; Playwright downloads no browser).  Test modules take
-the fixtures from here::
+its fixtures by name, and import its helpers::
 
-    from browser_support import browser, console, page, sign_in  # noqa: F401 (fixtures)
+    from browser_support import assert_accessible, shot, sign_in
 
-(there is no ``tests/browser/conftest.py``: a second module named ``conftest``
-would shadow the integration tests' one, see ``tests/conftest.py``).
+The module is a pytest plugin that ``tests/conftest.py`` registers once (there
+is no ``tests/browser/conftest.py``: a second module named ``conftest`` would
+shadow the integration tests' one).  Test modules must not import the fixtures
+themselves: a session fixture imported into a module is that module's own, and
+would start a second server and a second Chromium.
 
 * ``console``: a server of its own for the whole browser session, with the
   admin's boto3 clients and :meth:`Console.make_user` for people who sign in;

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from charter.iam.personas import build_policy
 
-from browser_support import assert_accessible, browser, console, page, shot, sign_in  # noqa: F401
+from browser_support import assert_accessible, shot, sign_in
 
 ACCOUNT = "123456789012"
 

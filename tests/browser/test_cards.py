@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from browser_support import assert_accessible, browser, console, page, shot, sign_in, unique  # noqa: F401
+from browser_support import assert_accessible, shot, sign_in, unique
 
 BUCKET = "sagemaker-us-east-1-123456789012"  # where the console exports PDFs by default
 CONTENT = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from browser_support import PASSWORD, assert_accessible, browser, console, page, shot, sign_in  # noqa: F401
+from browser_support import PASSWORD, assert_accessible, shot, sign_in
 
 
 def test_sign_in_and_out(page, console):

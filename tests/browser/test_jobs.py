@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from browser_support import assert_accessible, browser, console, page, shot, sign_in, unique  # noqa: F401
+from browser_support import assert_accessible, shot, sign_in, unique
 
 # (tests/integration/jobs_support.py imports the integration conftest by name, which the browser tests cannot.)
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"

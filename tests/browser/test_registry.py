@@ -9,7 +9,7 @@ import pytest
 
 from charter.iam import personas
 
-from browser_support import assert_accessible, browser, console, page, shot, sign_in, unique  # noqa: F401
+from browser_support import assert_accessible, shot, sign_in, unique
 
 
 snapshot = shot  # a screenshot mid-test (shot also clears the empty style attributes Playwright leaves)

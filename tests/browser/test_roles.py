@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import re
 
-from browser_support import (  # noqa: F401
-    assert_accessible,
-    browser,
-    console,
-    page,
-    shot,
-    sign_in,
-    unique,
-)
+from browser_support import assert_accessible, shot, sign_in, unique
 
 NEW_PASSWORD = "Wiz4rd-made!"
 
