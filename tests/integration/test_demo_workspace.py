@@ -189,6 +189,33 @@ def test_a_finished_training_job_on_german_credit(demo):
     assert artifact(demo, job["ModelArtifacts"]["S3ModelArtifacts"]).stat().st_size > 0
 
 
+def test_the_demo_people_sign_in_to_the_console(demo):
+    import re
+
+    import httpx
+
+    path = demo.home / "console-passwords"
+    assert path.stat().st_mode & 0o077 == 0  # the owner's only
+    passwords = dict(line.split(" ", 1) for line in path.read_text().splitlines() if line and not line.startswith("#"))
+    assert {"demo-admin", *(f"demo-{p}" for p in DEMO_PERSONAS)} <= set(passwords)
+    assert f"as demo-admin with {passwords['demo-admin']}" in demo.output
+    with httpx.Client(base_url=demo.endpoint, headers={"Accept": "text/html"}) as browser:
+        form = browser.get("/console/sign-in").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)[1]
+        signed = browser.post("/console/sign-in", data={"csrf_token": token, "user_name": "demo-admin",
+                                                        "password": passwords["demo-admin"]})
+        assert signed.status_code == 303
+        home = browser.get("/console/")
+        assert "Signed in as <b>demo-admin</b>" in home.text
+        # The dashboard has the demo's models to show, and the registry their versions in each state.
+        dashboard = browser.get("/console/model-dashboard").text
+        for group in ("credit-risk", "customer-churn", "demand-forecast"):
+            assert f'href="/console/model-registry/{group}"' in dashboard
+        versions = browser.get("/console/model-registry/credit-risk").text
+        for state in ("Rejected", "Approved", "PendingManualApproval"):
+            assert state in versions
+
+
 def test_a_second_start_makes_nothing_again(demo):
     """What a user deletes stays deleted; the users and their keys are left alone."""
     sm = client(demo)
@@ -264,22 +291,3 @@ def test_each_step_runs_once_and_a_failure_does_not_stop_the_rest(tmp_path, data
     finally:
         instance.close()
 
-
-def test_the_demo_people_sign_in_to_the_console(demo):
-    import re
-
-    import httpx
-
-    path = demo.home / "console-passwords"
-    assert path.stat().st_mode & 0o077 == 0  # the owner's only
-    passwords = dict(line.split(" ", 1) for line in path.read_text().splitlines() if line and not line.startswith("#"))
-    assert {"demo-admin", *(f"demo-{p}" for p in DEMO_PERSONAS)} <= set(passwords)
-    assert f"as demo-admin with {passwords['demo-admin']}" in demo.output
-    with httpx.Client(base_url=demo.endpoint, headers={"Accept": "text/html"}) as browser:
-        form = browser.get("/console/sign-in").text
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form)[1]
-        signed = browser.post("/console/sign-in", data={"csrf_token": token, "user_name": "demo-admin",
-                                                        "password": passwords["demo-admin"]})
-        assert signed.status_code == 303
-        home = browser.get("/console/")
-        assert "Signed in as <b>demo-admin</b>" in home.text

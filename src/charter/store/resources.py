@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import ValidationException
+from . import derived
 from .schema import resource_policies, resources, tags
 
 
@@ -101,7 +102,8 @@ def create(
     )
     try:
         with conn.begin_nested():
-            new_id = conn.execute(insert(resources).values(**values).returning(resources.c.id)).scalar_one()
+            statement = insert(resources).values(**values, **derived.columns(resource_type, arn, document))
+            new_id = conn.execute(statement.returning(resources.c.id)).scalar_one()
     except IntegrityError as exc:
         raise AlreadyExists(arn) from exc
     put_tags(conn, new_id, tags_)
@@ -120,14 +122,18 @@ def get(conn: Connection, arn: str, *, for_update: bool = False) -> Resource | N
 
 
 def save(conn: Connection, resource: Resource, *, status: str | None = None) -> None:
-    """Write back a changed document (and status), stamping the modification time."""
+    """Write back a changed document (and status), stamping the modification time.
+
+    The columns :mod:`.derived` reads from the document are written with it.
+    """
     if status is not None:
         resource.status = status
     resource.modified_at = time.time()
     conn.execute(
         update(resources)
         .where(resources.c.id == resource.id)
-        .values(document=_dump(resource.document), status=resource.status, modified_at=resource.modified_at)
+        .values(document=_dump(resource.document), status=resource.status, modified_at=resource.modified_at,
+                **derived.columns(resource.resource_type, resource.arn, resource.document))
     )
 
 

@@ -39,6 +39,11 @@ resources = Table(
     Column("created_at", Double, nullable=False),
     Column("modified_at", Double, nullable=False),
     Column("document", Text, nullable=False),
+    # Read from the document by the store itself (store/derived.py, migration 0010).
+    Column("approval", String(32)),  # a model package's ModelApprovalStatus
+    Column("risk", String(16)),  # a model card's risk rating
+    Column("subject", String(2048)),  # the ARN of the group or model a model card documents
+    Column("subject_version", Integer),  # the group's version that card documents (0: none named)
     UniqueConstraint("arn", name="uq_resources_arn"),
     Index("ix_resources_scope_created", "account", "region", "resource_type", "created_at"),
     Index("ix_resources_scope_name", "account", "region", "resource_type", "name"),
@@ -178,3 +183,13 @@ deliveries = Table(
 # Listing one parent's children (a group's versions, a card's versions) by
 # creation time without reading every other parent's rows (migration 0003).
 Index("ix_resources_parent_created", resources.c.parent, resources.c.created_at)
+
+# Migration 0010, for the Model Dashboard: a group's or a model's model cards, the card of the newest
+# documented version first, and a group's newest version, each answered from the index alone.
+Index("ix_resources_subject", resources.c.subject, resources.c.subject_version, resources.c.modified_at,
+      resources.c.id, resources.c.risk, resources.c.status)
+Index("ix_resources_parent_latest", resources.c.parent, resources.c.version, resources.c.approval,
+      resources.c.modified_at)
+# The most recently modified resources of a type (the dashboard's first page, newest first).
+Index("ix_resources_scope_modified", resources.c.account, resources.c.region, resources.c.resource_type,
+      resources.c.modified_at)
