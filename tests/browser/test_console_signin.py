@@ -57,3 +57,24 @@ def test_narrow_screen(browser, console):
         assert_accessible(narrow)
     finally:
         context.close()
+
+
+def test_a_user_who_must_reset_chooses_a_new_password(page, console):
+    user = console.make_user("data-scientist")
+    console.cli("iam", "set-password", user, "--password-stdin", "--reset-required", stdin=f"{PASSWORD}\n")
+    page.goto(console.url + "/sign-in")
+    page.get_by_label("IAM user name").fill(user)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Change password").wait_for()
+    assert "you must choose a new one" in page.get_by_role("status").inner_text()
+    assert_accessible(page)
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill("Fresh-st4rt!")
+    page.get_by_label("New password again").fill("Fresh-st4rt!")
+    page.get_by_role("button", name="Change password").click()
+    page.wait_for_url(lambda url: "/change-password" not in url)
+    assert page.get_by_text("Your password has been changed.").is_visible()
+    assert page.get_by_text(f"Signed in as {user}").is_visible()
+    # The one error the browser saw is the sign-in's 403 that asked for a new password.
+    assert all("/console/sign-in" in problem for problem in page.problems), page.problems
