@@ -22,6 +22,10 @@ from charter.iam.personas import build_policy
 from conftest import start_server, stop_server
 from test_console_frame import PASSWORD, Browser
 
+pytestmark = pytest.mark.once(
+    "the page's side; the S3 operations it calls are tested on both databases in test_s3*.py and test_artifacts.py"
+)
+
 ACCOUNT = "123456789012"
 UNICODE_KEY = "données/été 2024/résumé #1 100%.txt"
 BIG = b"".join(b"line %06d of a long training log\n" % i for i in range(45_000))  # about 1.5 MiB

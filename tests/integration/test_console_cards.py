@@ -20,6 +20,10 @@ from charter.iam.personas import build_policy
 from conftest import start_server, stop_server
 from test_console_frame import PASSWORD, Browser, csrf_of
 
+pytestmark = pytest.mark.once(
+    "the page's side; the model card operations and export jobs it calls are tested on both databases in test_model_cards.py and test_model_card_export.py"
+)
+
 ACCOUNT = "123456789012"
 BUCKET = f"sagemaker-us-east-1-{ACCOUNT}"
 EVALUATION = [{

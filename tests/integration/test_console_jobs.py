@@ -17,6 +17,10 @@ from conftest import start_server, stop_server
 from jobs_support import SKLEARN_IMAGE, execution_role, training_request, upload_script, wait_for
 from test_console_frame import READ_SAGEMAKER, Browser, csrf_of, make_user
 
+pytestmark = pytest.mark.once(
+    "the page's side; the job operations it calls (List/Describe/Stop, GetLogEvents, GetMetricData) are tested on both databases in test_training_jobs.py, test_processing_jobs.py, test_logs.py and test_cloudwatch.py"
+)
+
 ADMIN = {"Effect": "Allow", "Action": "*", "Resource": "*"}
 READ_LOGS = {"Effect": "Allow", "Action": ["logs:Describe*", "logs:Get*", "logs:FilterLogEvents",
                                            "cloudwatch:GetMetricData"], "Resource": "*"}
@@ -36,6 +40,7 @@ raise SystemExit(1)
 """
 SLOW = """
 import time
+
 for i in range(1, 100000):
     print(f"line {i}", flush=True)
     time.sleep(0.3)

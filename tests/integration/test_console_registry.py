@@ -19,6 +19,10 @@ from charter.iam import personas
 from conftest import start_server, stop_server
 from test_console_frame import ACCOUNT, PASSWORD, Browser, audit_rows
 
+pytestmark = pytest.mark.once(
+    "the page's side; the registry operations it calls are tested on both databases in test_model_packages.py and test_model_package_groups.py"
+)
+
 BUCKET = "registry-tests"
 
 

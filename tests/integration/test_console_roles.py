@@ -16,6 +16,10 @@ import pytest
 from conftest import start_server, stop_server
 from test_console_frame import PASSWORD, Browser, audit_rows, csrf_of, make_user
 
+pytestmark = pytest.mark.once(
+    "the page's side; the IAM operations it calls are tested on both databases in test_iam_api.py"
+)
+
 ADMIN_POLICY = {"Effect": "Allow", "Action": "*", "Resource": "*"}
 NEW_PASSWORD = "Wiz4rd-made!"
 
