@@ -250,6 +250,15 @@ class Console:
     def _clear_cookie(self, response: Response, request: Request, name: str) -> None:
         response.delete_cookie(name, path="/console", httponly=True, samesite="lax", secure=self._secure(request))
 
+    def _presession(self, request: Request) -> tuple[str, bool]:
+        """The browser's pre-session value (what forms before a sign-in are tied to), and whether it is new."""
+        presession = request.cookies.get(PRESESSION_COOKIE)
+        return (new_presession(), True) if presession is None else (presession, False)
+
+    def _keep_presession(self, response: Response, request: Request, presession: str) -> None:
+        # It outlives the throttle's window, so a form left open through a pause still posts.
+        self._set_cookie(response, request, PRESESSION_COOKIE, presession, int(self.limits.window_seconds) + 3600)
+
     def _visitor(self, request: Request, now: float) -> _Visitor:
         return _Visitor(self.cookies.read(request.cookies.get(SESSION_COOKIE), now))
 
@@ -561,10 +570,7 @@ class Console:
                 with self.instance.transaction(write=False) as conn:
                     if self._holds(conn, visitor):
                         return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
-        presession = request.cookies.get(PRESESSION_COOKIE)
-        fresh = presession is None
-        if fresh:
-            presession = new_presession()
+        presession, fresh = self._presession(request)
         notice = None
         if request.query_params.get("signed-out"):
             notice = "You have signed out."
@@ -576,7 +582,7 @@ class Console:
             user_name=user_name, next=_safe_next(next_path or request.query_params.get("next")), notice=notice,
         )
         if fresh:
-            self._set_cookie(response, request, PRESESSION_COOKIE, presession, int(self.limits.window_seconds) + 3600)
+            self._keep_presession(response, request, presession)
         for name, value in (headers or {}).items():
             response.headers[name] = value
         return response
@@ -634,7 +640,7 @@ class Console:
         response = RedirectResponse(next_path, status_code=303)
         self._set_cookie(response, request, SESSION_COOKIE, cookie, int(session.expires_at - now))
         # A new pre-session value: a token from before the sign-in is no good after it.
-        self._set_cookie(response, request, PRESESSION_COOKIE, new_presession(), int(self.limits.window_seconds) + 3600)
+        self._keep_presession(response, request, new_presession())
         return response
 
     # --- changing one's password (IAM ChangePassword; also how a reset-required user gets in) ---------
@@ -650,10 +656,7 @@ class Console:
             with self.instance.transaction(write=False) as conn:
                 self._holds(conn, visitor)
         signed_in = visitor.principal is not None
-        presession = request.cookies.get(PRESESSION_COOKIE)
-        fresh = presession is None
-        if fresh:
-            presession = new_presession()
+        presession, fresh = self._presession(request)
         response = self._render(
             request, "change_password.html", status, visitor=visitor if signed_in else None, title="Change password",
             current=None, csrf=self.csrf.token(anonymous_seed(presession)), error=error, notice=notice,
@@ -661,7 +664,7 @@ class Console:
             next=_safe_next(next_path or request.query_params.get("next")),
         )
         if fresh:
-            self._set_cookie(response, request, PRESESSION_COOKIE, presession, int(self.limits.window_seconds) + 3600)
+            self._keep_presession(response, request, presession)
         return response
 
     async def change_password(self, request: Request) -> Response:
